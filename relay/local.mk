@@ -1,0 +1,1 @@
+# relay/: chat-relay (filled in by the relay issue)

@@ -1,0 +1,77 @@
+/* relay_persist.h: the lossless persistence pipeline of the relay.
+ *
+ *   service thread --push--> journal (write(2)) --trypush--> bounded queue --> N workers --> store
+ *                                    \__ fsync'd in groups by a background thread
+ *   workers fall back to reading the journal when the queue overflowed or the store was down;
+ *   a journal segment is deleted once every message in it is confirmed in the store.
+ *
+ * It also runs store reads for the service thread (room warm-up, resume from storage, max seq)
+ * on its workers, delivering results through a mailbox drained on the service thread.
+ *
+ * Thread: create/recover/start/push/read/drain/shutdown are called from the service thread
+ * (or main before serving). Workers never touch lws; they only call the wake callback. */
+#ifndef RELAY_PERSIST_H
+#define RELAY_PERSIST_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "chat_config.h"
+#include "chat_log.h"
+#include "chat_msg.h"
+#include "chat_shm.h"
+
+typedef struct relay_persist_t relay_persist_t;
+
+/* Creates the pipeline (journal directory, queue) without starting threads. shm may be NULL. */
+apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cfg,
+                                  chat_shm_t *shm, chat_log_t *log, apr_pool_t *pool);
+
+/* Before serving: replays any journal left by a previous run into the store (exactly once:
+ * writes are idempotent). If the store is unreachable the journal is kept for the workers to
+ * retry later; this never fails for that reason. *recovered receives the count replayed. */
+apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered);
+
+/* Starts the workers and the fsync thread. wake(arg) is called from worker threads when a
+ * read result is ready (the relay passes a function calling lws_cancel_service). */
+apr_status_t relay_persist_start(relay_persist_t *p, void (*wake)(void *arg), void *arg);
+
+/* Service thread, before broadcasting msg: appends it to the journal with write(2) and hands
+ * a copy to the queue without blocking (a full queue leaves it to the journal). Returns
+ * APR_SUCCESS, or an error only when the journal itself cannot be written (disk full), in
+ * which case the caller still broadcasts but logs. With STORAGE=none this is a no-op. */
+apr_status_t relay_persist_push(relay_persist_t *p, const chat_msg_t *msg);
+
+typedef enum {
+    RELAY_READ_RECENT = 0,   /* newest `limit` messages of room, oldest first */
+    RELAY_READ_AFTER,        /* messages with seq > after_seq, oldest first, at most limit */
+    RELAY_READ_MAX_SEQ       /* the room's highest stored seq */
+} relay_read_kind_e;
+
+typedef struct relay_read_result_t {
+    relay_read_kind_e kind;
+    apr_uint64_t ticket;          /* as returned by relay_persist_read */
+    const char *room;
+    apr_status_t status;          /* APR_SUCCESS, CHAT_ESTORE_DISABLED, CHAT_ESTORE_UNAVAILABLE */
+    apr_array_header_t *msgs;     /* chat_msg_t *, oldest first (RECENT, AFTER) */
+    apr_int64_t max_seq;          /* MAX_SEQ; for RECENT also filled (the room's highest seq) */
+} relay_read_result_t;
+
+/* Service thread: asks a worker to read from the store. Never blocks. *ticket identifies the
+ * result. APR_SUCCESS, APR_EAGAIN when the read queue is full, CHAT_ESTORE_DISABLED. */
+apr_status_t relay_persist_read(relay_persist_t *p, relay_read_kind_e kind, const char *room,
+                                apr_int64_t after_seq, int limit, apr_uint64_t *ticket);
+
+/* Service thread: calls on_result for every finished read (from the EVENT_WAIT_CANCELLED
+ * callback). The result and its memory are released after the callback returns. */
+void relay_persist_drain(relay_persist_t *p,
+                         void (*on_result)(void *arg, const relay_read_result_t *r), void *arg);
+
+/* 1 while the last store operation succeeded. */
+int relay_persist_is_store_up(const relay_persist_t *p);
+
+/* Stops accepting pushes, drains the queue and the journal into the store until deadline,
+ * joins the threads. What could not be written stays in the journal (counted in the log).
+ * APR_SUCCESS or APR_TIMEUP when messages remain journaled. */
+apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline);
+
+#endif

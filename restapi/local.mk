@@ -1,0 +1,1 @@
+# restapi/: chat-restapi (filled in by the REST issue)
