@@ -17,3 +17,33 @@ tests_unit_test_common_LDADD = $(CHECK_TEST_LIBS)
 
 TESTS += tests/unit/test_common tests/check-layering.sh
 EXTRA_DIST += tests/check-layering.sh
+
+# The analytics segment (issue 4).
+check_PROGRAMS += tests/unit/test_shm
+tests_unit_test_shm_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
+	tests/unit/common/test_chat_shm.c
+tests_unit_test_shm_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_unit_test_shm_LDADD = $(CHECK_TEST_LIBS)
+TESTS += tests/unit/test_shm
+
+# The stores (issue 5): SQLite always; DynamoDB against dynalite when DYNAMODB_ENDPOINT is set
+# (tests/run-with-dynalite.sh provides one).
+check_PROGRAMS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
+	tests/unit/common/test_chat_store.c
+tests_unit_test_store_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_unit_test_store_LDADD = $(CHECK_TEST_LIBS)
+TESTS += tests/unit/test_store
+
+# The relay's persistence pipeline (issue 5): journal and queue, without lws.
+check_PROGRAMS += tests/unit/test_relay
+tests_unit_test_relay_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
+	tests/unit/relay/tcases_relay.c \
+	tests/unit/relay/test_relay_journal.c \
+	tests/unit/relay/test_relay_persist.c \
+	relay/relay_journal.c relay/relay_journal.h \
+	relay/relay_persist.c relay/relay_persist.h
+tests_unit_test_relay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_unit_test_relay_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_unit_test_relay_LDADD = $(CHECK_TEST_LIBS) -lpthread
+TESTS += tests/unit/test_relay

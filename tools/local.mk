@@ -1,0 +1,1 @@
+# tools/: chat-token (installed) and chat-bench (not installed).
