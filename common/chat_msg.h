@@ -95,6 +95,19 @@ apr_status_t chat_msg_validate_userid(const char *s);
  * forms, surrogates, values above U+10FFFF and truncated sequences are all invalid). */
 apr_status_t chat_msg_utf8_length(const char *s, apr_size_t len, apr_size_t *chars);
 
+/* Decodes one UTF-8 sequence at s[0..len) (len > 0) into *cp. Returns its length in bytes
+ * (1..4), or 0 when it is invalid (overlong, surrogate, above U+10FFFF, truncated, stray
+ * continuation byte). */
+apr_size_t chat_msg_utf8_decode(const unsigned char *s, apr_size_t len, apr_uint32_t *cp);
+
+/* Writes s[0..len) JSON-escaped (no surrounding quotes, no NUL) into dst, at most cap bytes.
+ * Escapes '"', '\\', the C0 controls (\n \r \t \b \f, others as \u00XX), DEL and U+2028/U+2029;
+ * invalid UTF-8 bytes become \ufffd, so the output is always valid JSON. Stops before the
+ * first character whose escaped form does not fit. Returns the bytes written; *consumed (if
+ * not NULL) receives how many input bytes were consumed (len when everything fit). */
+apr_size_t chat_msg_json_escape(char *dst, apr_size_t cap, const char *s, apr_size_t len,
+                                apr_size_t *consumed);
+
 /* Formats t as RFC 3339 UTC with milliseconds into buf (CHAT_MSG_TIME_LEN + 1 bytes). */
 void chat_msg_time_format(apr_time_t t, char *buf);
 /* Parses RFC 3339 ("Z" or a numeric offset, 0-9 fractional digits). APR_SUCCESS or
