@@ -28,6 +28,11 @@ apr_status_t chat_store_open(chat_store_t **out, const chat_config_t *cfg, apr_p
 /* "sqlite", "dynamodb", "none". */
 const char *chat_store_name(const chat_store_t *s);
 
+/* The backend's text for the last failed call on s (apr_dbd_error, curl or DynamoDB error
+ * message), "" when the last call succeeded or gave none. Owned by s; valid until the next call.
+ * The store never logs: the caller that decides logs this (it never holds message content). */
+const char *chat_store_last_error(const chat_store_t *s);
+
 /* Creates the table/indexes if missing (DynamoDB: waits until ACTIVE, at most timeout).
  * APR_SUCCESS, CHAT_ESTORE_DISABLED or CHAT_ESTORE_UNAVAILABLE. */
 apr_status_t chat_store_ensure_schema(chat_store_t *s, apr_interval_time_t timeout);

@@ -1,0 +1,49 @@
+/* chat_store_private.h: what chat_store.c shares with its backends (chat_store_sqlite.c,
+ * chat_store_dynamo.c). Nobody outside common/ and the store's own tests includes this.
+ *
+ * chat_store.c validates arguments once (limits, NULL checks) and dispatches through the ops
+ * table; a backend sees only well-formed calls. Thread: a chat_store_t belongs to one thread. */
+#ifndef CHAT_STORE_PRIVATE_H
+#define CHAT_STORE_PRIVATE_H
+
+#include "chat_store.h"
+
+#include <apr_tables.h>
+
+#define CHAT_STORE_ERRBUF 512
+
+typedef struct chat_store_ops_t {
+    const char *name;
+    /* Sets s->impl. Must not touch the network or the file system beyond what is cheap. */
+    apr_status_t (*open)(chat_store_t *s);
+    apr_status_t (*ensure_schema)(chat_store_t *s, apr_interval_time_t timeout);
+    apr_status_t (*health)(chat_store_t *s);
+    apr_status_t (*save)(chat_store_t *s, const chat_msg_t *const *msgs, int n,
+                         apr_time_t deadline, apr_pool_t *scratch);
+    apr_status_t (*room_recent)(chat_store_t *s, const char *room, const char *before,
+                                int limit, apr_array_header_t **out, int *has_more,
+                                apr_pool_t *pool);
+    apr_status_t (*room_after)(chat_store_t *s, const char *room, apr_int64_t after_seq,
+                               int limit, apr_array_header_t **out, apr_pool_t *pool);
+    apr_status_t (*room_max_seq)(chat_store_t *s, const char *room, apr_int64_t *out);
+    apr_status_t (*user_recent)(chat_store_t *s, const char *user_id, const char *before,
+                                int limit, apr_array_header_t **out, int *has_more,
+                                apr_pool_t *pool);
+} chat_store_ops_t;
+
+struct chat_store_t {
+    const chat_store_ops_t *ops;
+    const chat_config_t *cfg;
+    apr_pool_t *pool;                   /* the handle's lifetime */
+    void *impl;                         /* the backend's state */
+    char errbuf[CHAT_STORE_ERRBUF];     /* last backend error text, "" when none */
+};
+
+extern const chat_store_ops_t chat_store_sqlite_ops;
+extern const chat_store_ops_t chat_store_dynamo_ops;
+
+/* Records the backend's error text for chat_store_last_error (printf-style, truncated). */
+void chat_store_error_set(chat_store_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif
