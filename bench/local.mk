@@ -1,0 +1,1 @@
+# bench/: chat-bench (built, not installed) and make bench.
