@@ -6,6 +6,7 @@
  * to the parser: overlong forms, surrogates, values above U+10FFFF and truncated sequences are
  * all rejected. Thread: every function is reentrant. */
 #include "chat_msg.h"
+#include "chat_id.h"
 
 #include <apr_strings.h>
 #include <json-c/json.h>
@@ -348,57 +349,443 @@ apr_status_t chat_msg_time_parse(const char *s, apr_time_t *out)
     return APR_SUCCESS;
 }
 
-/* ---- validation, decode, encode (being written) --------------------------------------- */
+/* ---- validation ----------------------------------------------------------------------- */
+
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7F;
+}
+
+static int is_blank(const char *s, apr_size_t len)
+{
+    for (apr_size_t i = 0; i < len; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One pass over text: UTF-8 first, then controls (allowing \t and \n when allow_ws), then the
+ * length in code points. Returns the first problem found. */
+static apr_status_t check_text(const char *s, apr_size_t len, int allow_ws, apr_size_t max,
+                               apr_status_t too_long)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    apr_size_t chars = 0;
+    apr_size_t i = 0;
+    apr_uint32_t cp;
+
+    while (i < len) {
+        unsigned char c = p[i];
+
+        if (c < 0x80) {
+            if (is_control(c) && !(allow_ws && (c == '\t' || c == '\n'))) {
+                return CHAT_ECONTROL_CHAR;
+            }
+            i++;
+        }
+        else {
+            apr_size_t n = chat_msg_utf8_decode(p + i, len - i, &cp);
+
+            if (n == 0) {
+                return CHAT_EBAD_UTF8;
+            }
+            i += n;
+        }
+        chars++;
+    }
+    return chars > max ? too_long : APR_SUCCESS;
+}
 
 apr_status_t chat_msg_validate_content(const char *s, apr_size_t len)
 {
-    (void)s, (void)len;
-    return APR_ENOTIMPL;
+    apr_status_t rv;
+
+    if (s == NULL || len == 0) {
+        return CHAT_EEMPTY_CONTENT;
+    }
+    rv = check_text(s, len, 1, CHAT_MSG_MAX_CONTENT, CHAT_ECONTENT_TOO_LONG);
+    if (rv == APR_SUCCESS && is_blank(s, len)) {
+        rv = CHAT_EEMPTY_CONTENT;   /* whitespace only shows as an empty line */
+    }
+    return rv;
 }
 
 apr_status_t chat_msg_validate_username(const char *s)
 {
-    (void)s;
-    return APR_ENOTIMPL;
+    apr_size_t len = s != NULL ? strlen(s) : 0;
+    apr_status_t rv;
+
+    if (len == 0 || is_blank(s, len)) {
+        return CHAT_EEMPTY_USERNAME;
+    }
+    rv = check_text(s, len, 0, CHAT_MSG_MAX_USERNAME, CHAT_EUSERNAME_TOO_LONG);
+    if (rv == APR_SUCCESS && strcasecmp(s, "System") == 0) {
+        rv = CHAT_ERESERVED_NAME;
+    }
+    return rv;
 }
 
 apr_status_t chat_msg_validate_room(const char *s)
 {
-    (void)s;
-    return APR_ENOTIMPL;
+    apr_size_t len = s != NULL ? strlen(s) : 0;
+
+    if (len == 0 || len > CHAT_MSG_MAX_ROOM) {
+        return CHAT_EBAD_ROOM;
+    }
+    for (apr_size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '.' || c == '_' || c == ':' || c == '-')) {
+            return CHAT_EBAD_ROOM;
+        }
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t chat_msg_validate_userid(const char *s)
 {
-    (void)s;
-    return APR_ENOTIMPL;
+    apr_size_t len = s != NULL ? strlen(s) : 0;
+
+    if (len == 0 || len > CHAT_MSG_MAX_USERID || strpbrk(s, "|/") != NULL
+        || check_text(s, len, 0, CHAT_MSG_MAX_USERID, CHAT_EBAD_USERID) != APR_SUCCESS) {
+        return CHAT_EBAD_USERID;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- decoding ------------------------------------------------------------------------- */
+
+/* Parses buf[0..len) into a JSON object, or says why not. *root is NULL on failure. */
+static apr_status_t parse_object(json_object **root, const char *buf, apr_size_t len)
+{
+    json_tokener *tok;
+    json_object *obj;
+    apr_size_t chars;
+    apr_status_t rv = APR_SUCCESS;
+
+    *root = NULL;
+    if (chat_msg_utf8_length(buf, len, &chars) != APR_SUCCESS) {
+        return CHAT_EBAD_UTF8;
+    }
+    tok = json_tokener_new_ex(CHAT_MSG_MAX_DEPTH);   /* depth guard before any parsing */
+    if (tok == NULL) {
+        return APR_ENOMEM;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    obj = json_tokener_parse_ex(tok, buf, (int)len);
+    if (obj == NULL) {
+        rv = json_tokener_get_error(tok) == json_tokener_error_depth ? CHAT_ETOO_DEEP
+                                                                     : CHAT_EBAD_JSON;
+    }
+    else if (json_tokener_get_parse_end(tok) != len || !json_object_is_type(obj, json_type_object)) {
+        rv = CHAT_EBAD_JSON;
+    }
+    if (rv == APR_SUCCESS) {
+        *root = obj;
+    }
+    else {
+        json_object_put(obj);
+    }
+    json_tokener_free(tok);
+    return rv;
+}
+
+/* The string member key of root: APR_SUCCESS with *s and *len, APR_NOTFOUND when absent or
+ * null, CHAT_EBAD_FIELD when it is not a string. */
+static apr_status_t get_string(json_object *root, const char *key, const char **s,
+                               apr_size_t *len)
+{
+    json_object *v = NULL;
+
+    if (!json_object_object_get_ex(root, key, &v) || v == NULL) {
+        return APR_NOTFOUND;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        return CHAT_EBAD_FIELD;
+    }
+    *s = json_object_get_string(v);
+    *len = (apr_size_t)json_object_get_string_len(v);
+    return APR_SUCCESS;
+}
+
+static apr_status_t take_nonce(json_object *root, const char **nonce, apr_pool_t *pool)
+{
+    const char *s;
+    apr_size_t len;
+    apr_status_t rv = get_string(root, "nonce", &s, &len);
+
+    *nonce = NULL;
+    if (rv == APR_NOTFOUND) {
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS || len == 0
+        || check_text(s, len, 0, CHAT_MSG_MAX_NONCE, CHAT_EBAD_NONCE) != APR_SUCCESS) {
+        return CHAT_EBAD_NONCE;
+    }
+    *nonce = apr_pstrmemdup(pool, s, len);
+    return APR_SUCCESS;
+}
+
+/* type and content of a client frame; the server sets everything else. */
+static apr_status_t take_client_fields(chat_msg_t *msg, json_object *root, apr_pool_t *pool)
+{
+    const char *s;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = get_string(root, "type", &s, &len);
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? CHAT_EBAD_TYPE : rv;
+    }
+    if (len != 4 || memcmp(s, "chat", 4) != 0) {
+        return CHAT_EBAD_TYPE;
+    }
+    msg->type = CHAT_MSG_CHAT;
+    rv = get_string(root, "content", &s, &len);
+    if (rv != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? CHAT_EEMPTY_CONTENT : rv;
+    }
+    rv = chat_msg_validate_content(s, len);
+    if (rv == APR_SUCCESS) {
+        msg->content = apr_pstrmemdup(pool, s, len);
+    }
+    return rv;
 }
 
 apr_status_t chat_msg_decode(chat_msg_t **out, const char **nonce_out, const char *buf,
                              apr_size_t len, apr_pool_t *pool)
 {
-    (void)out, (void)buf, (void)len, (void)pool;
+    json_object *root = NULL;
+    const char *nonce = NULL;
+    chat_msg_t *msg;
+    apr_status_t rv;
+
     if (nonce_out != NULL) {
         *nonce_out = NULL;
     }
-    return APR_ENOTIMPL;
+    if (len > CHAT_MSG_MAX_FRAME) {
+        return CHAT_EFRAME_TOO_BIG;
+    }
+    rv = parse_object(&root, buf, len);
+    if (rv != APR_SUCCESS) {
+        goto done;
+    }
+    /* The nonce first, so that an error frame about anything else can still carry it. */
+    rv = take_nonce(root, &nonce, pool);
+    if (rv != APR_SUCCESS) {
+        goto done;
+    }
+    if (nonce_out != NULL) {
+        *nonce_out = nonce;
+    }
+    msg = apr_pcalloc(pool, sizeof(*msg));
+    rv = take_client_fields(msg, root, pool);
+    if (rv == APR_SUCCESS) {
+        msg->nonce = nonce;
+        *out = msg;
+    }
+done:
+    json_object_put(root);   /* NULL is fine */
+    return rv;
+}
+
+/* A required string member, copied into pool. */
+static apr_status_t take_required(json_object *root, const char *key, const char **out,
+                                  apr_size_t *len, apr_pool_t *pool)
+{
+    const char *s;
+    apr_status_t rv = get_string(root, key, &s, len);
+
+    if (rv != APR_SUCCESS) {
+        return CHAT_EBAD_FIELD;
+    }
+    *out = apr_pstrmemdup(pool, s, *len);
+    return APR_SUCCESS;
+}
+
+static apr_status_t take_seq(json_object *root, apr_int64_t *seq)
+{
+    json_object *v = NULL;
+
+    *seq = 0;
+    if (!json_object_object_get_ex(root, "seq", &v) || v == NULL) {
+        return APR_SUCCESS;
+    }
+    if (!json_object_is_type(v, json_type_int)) {
+        return CHAT_EBAD_FIELD;
+    }
+    *seq = json_object_get_int64(v);
+    return *seq >= 0 ? APR_SUCCESS : CHAT_EBAD_FIELD;
+}
+
+/* Every field of a stored message. System messages speak as "System", may carry no user,
+ * and non-chat messages may have empty content; everything present is still validated. */
+static apr_status_t take_full_fields(chat_msg_t *m, json_object *root, apr_pool_t *pool)
+{
+    const char *type, *ts;
+    apr_size_t len, clen, ulen, nlen;
+    apr_status_t rv;
+
+    if (take_required(root, "messageId", &m->message_id, &len, pool) != APR_SUCCESS
+        || take_required(root, "roomId", &m->room_id, &len, pool) != APR_SUCCESS
+        || take_required(root, "type", &type, &len, pool) != APR_SUCCESS
+        || take_required(root, "userId", &m->user_id, &ulen, pool) != APR_SUCCESS
+        || take_required(root, "username", &m->username, &nlen, pool) != APR_SUCCESS
+        || take_required(root, "content", &m->content, &clen, pool) != APR_SUCCESS
+        || take_required(root, "timestamp", &ts, &len, pool) != APR_SUCCESS) {
+        return CHAT_EBAD_FIELD;
+    }
+    if ((rv = chat_msg_type_parse(type, &m->type)) != APR_SUCCESS
+        || (rv = take_seq(root, &m->seq)) != APR_SUCCESS
+        || (rv = chat_msg_time_parse(ts, &m->timestamp)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!chat_id_is_valid(m->message_id)) {
+        return CHAT_EBAD_MESSAGE_ID;
+    }
+    if ((rv = chat_msg_validate_room(m->room_id)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (m->type == CHAT_MSG_SYSTEM) {
+        if ((ulen > 0 && (rv = chat_msg_validate_userid(m->user_id)) != APR_SUCCESS)
+            || (rv = check_text(m->username, nlen, 0, CHAT_MSG_MAX_USERNAME,
+                                CHAT_EUSERNAME_TOO_LONG)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    else if ((rv = chat_msg_validate_userid(m->user_id)) != APR_SUCCESS
+             || (rv = chat_msg_validate_username(m->username)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (m->type == CHAT_MSG_CHAT || clen > 0) {
+        rv = chat_msg_validate_content(m->content, clen);
+    }
+    return rv;
 }
 
 apr_status_t chat_msg_decode_full(chat_msg_t **out, const char *buf, apr_size_t len,
                                   apr_pool_t *pool)
 {
-    (void)out, (void)buf, (void)len, (void)pool;
-    return APR_ENOTIMPL;
+    json_object *root = NULL;
+    chat_msg_t *msg;
+    apr_status_t rv;
+
+    rv = parse_object(&root, buf, len);
+    if (rv == CHAT_ETOO_DEEP) {
+        rv = CHAT_EBAD_JSON;   /* a stored message is flat; deeper is simply not one */
+    }
+    if (rv != APR_SUCCESS) {
+        goto done;
+    }
+    msg = apr_pcalloc(pool, sizeof(*msg));
+    rv = take_full_fields(msg, root, pool);
+    if (rv == APR_SUCCESS) {
+        *out = msg;
+    }
+done:
+    json_object_put(root);
+    return rv;
+}
+
+/* ---- encoding (hot: once per broadcast, no allocation) -------------------------------- */
+
+typedef struct {
+    char *buf;
+    apr_size_t cap;   /* usable bytes, the NUL excluded */
+    apr_size_t len;
+    int full;
+} writer_t;
+
+static void put_mem(writer_t *w, const char *s, apr_size_t n)
+{
+    if (w->full || n > w->cap - w->len) {
+        w->full = 1;
+        return;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+/* Appends key (a literal with its quotes, colon and leading comma) and "value" escaped. */
+static void put_member(writer_t *w, const char *key, apr_size_t klen, const char *value)
+{
+    apr_size_t n = value != NULL ? strlen(value) : 0;
+    apr_size_t used = 0;
+
+    put_mem(w, key, klen);
+    put_mem(w, "\"", 1);
+    if (!w->full) {
+        w->len += chat_msg_json_escape(w->buf + w->len, w->cap - w->len, value, n, &used);
+        if (used < n) {
+            w->full = 1;
+        }
+    }
+    put_mem(w, "\"", 1);
+}
+
+#define PUT_MEMBER(w, lit, value) put_member((w), lit, sizeof(lit) - 1, (value))
+
+static void put_int64(writer_t *w, apr_int64_t v)
+{
+    char tmp[24];
+    int i = (int)sizeof(tmp);
+    apr_uint64_t u = v < 0 ? (apr_uint64_t)0 - (apr_uint64_t)v : (apr_uint64_t)v;
+
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        tmp[--i] = '-';
+    }
+    put_mem(w, tmp + i, sizeof(tmp) - (apr_size_t)i);
 }
 
 apr_status_t chat_msg_encode(const chat_msg_t *msg, char *buf, apr_size_t cap, apr_size_t *len)
 {
-    (void)msg, (void)buf, (void)cap, (void)len;
-    return APR_ENOTIMPL;
+    char ts[CHAT_MSG_TIME_LEN + 1];
+    writer_t w = { buf, cap > 0 ? cap - 1 : 0, 0, cap == 0 };
+
+    chat_msg_time_format(msg->timestamp, ts);
+    PUT_MEMBER(&w, "{\"messageId\":", msg->message_id);
+    PUT_MEMBER(&w, ",\"roomId\":", msg->room_id);
+    PUT_MEMBER(&w, ",\"type\":", chat_msg_type_name(msg->type));
+    PUT_MEMBER(&w, ",\"userId\":", msg->user_id);
+    PUT_MEMBER(&w, ",\"username\":", msg->username);
+    PUT_MEMBER(&w, ",\"content\":", msg->content);
+    PUT_MEMBER(&w, ",\"timestamp\":", ts);
+    if (msg->seq != 0) {
+        put_mem(&w, ",\"seq\":", 7);
+        put_int64(&w, msg->seq);
+    }
+    put_mem(&w, "}", 1);
+    if (w.full) {
+        return APR_ENOSPC;
+    }
+    buf[w.len] = '\0';
+    *len = w.len;
+    return APR_SUCCESS;
+}
+
+static apr_size_t field_len(const char *s)
+{
+    return s != NULL ? strlen(s) : 0;
 }
 
 char *chat_msg_encode_pool(const chat_msg_t *msg, apr_pool_t *pool)
 {
-    (void)msg;
-    return apr_pstrdup(pool, "{}");
+    /* Each byte escapes to at most 6; 256 covers the keys, timestamp and seq. */
+    apr_size_t cap = 6 * (field_len(msg->message_id) + field_len(msg->room_id)
+                          + field_len(msg->user_id) + field_len(msg->username)
+                          + field_len(msg->content)) + 256;
+    char *buf = apr_palloc(pool, cap);
+    apr_size_t len;
+
+    if (chat_msg_encode(msg, buf, cap, &len) != APR_SUCCESS) {
+        buf[0] = '\0';   /* cannot happen: cap is an upper bound */
+    }
+    return buf;
 }

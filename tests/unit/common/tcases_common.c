@@ -1,6 +1,6 @@
 /* The TCases of tests/unit/test_common: one per module of common/ except the analytics
  * segment and the stores, which have programs of their own. */
-#include "check_main.h"
+#include "../check_main.h"
 
 TCase *tcase_chat_err(void);
 TCase *tcase_chat_msg(void);
