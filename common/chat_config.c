@@ -232,6 +232,11 @@ static apr_status_t parse_char(env_parser_t *p, parse_state_e *st, const char *a
             p->klen = 1;
             p->line = *line;
             *st = ST_KEY;
+            if (c == '=') {
+                p->klen = 0;
+                *st = ST_PRE_VALUE;
+                return finish_key(p, err);   /* "=value": no name */
+            }
         }
         return APR_SUCCESS;
     case ST_KEY:
