@@ -20,7 +20,8 @@ typedef struct chat_token_claims_t {
 /* Mints a token for user_id valid until expiry (Unix seconds), with an optional display name
  * (NULL for none). user_id must pass chat_msg_validate_userid and name (if given)
  * chat_msg_validate_username. *out is allocated from pool. APR_SUCCESS, CHAT_EBAD_USERID,
- * a username code, or CHAT_ETOKEN_MISSING when secret is empty. */
+ * a username code, APR_EINVAL for a negative expiry, or CHAT_ETOKEN_MISSING when secret is
+ * empty. */
 apr_status_t chat_token_sign(const char *secret, const char *user_id, apr_int64_t expiry,
                              const char *name, char **out, apr_pool_t *pool);
 
@@ -28,7 +29,9 @@ apr_status_t chat_token_sign(const char *secret, const char *user_id, apr_int64_
  * Errors, each distinct: CHAT_ETOKEN_MISSING (NULL or empty token), CHAT_ETOKEN_MALFORMED
  * (shape, base64url, payload fields), CHAT_ETOKEN_SIGNATURE, CHAT_ETOKEN_EXPIRED (expiry <=
  * now), CHAT_ETOKEN_EMPTY_USER. The signature is checked before anything in the payload is
- * trusted. */
+ * trusted; an empty secret verifies nothing (CHAT_ETOKEN_SIGNATURE). A signed payload whose
+ * user id fails chat_msg_validate_userid or whose name fails chat_msg_validate_username is
+ * CHAT_ETOKEN_MALFORMED; an empty name field means no name. */
 apr_status_t chat_token_verify(const char *secret, const char *token, apr_time_t now,
                                chat_token_claims_t *claims, apr_pool_t *pool);
 
