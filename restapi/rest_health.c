@@ -1,0 +1,73 @@
+/* rest_health.c: /health and /ready (see rest_health.h).
+ * Thread: any REST thread, on its own request. */
+#include "rest_health.h"
+
+const char *rest_health_storage(rest_req_t *r)
+{
+    apr_status_t rv;
+
+    if (r->ctx->cfg->storage == CHAT_STORAGE_NONE) {
+        return "disabled";
+    }
+    if (r->store == NULL) {
+        return "unavailable";
+    }
+    rv = chat_store_health(r->store);
+    if (rv == APR_SUCCESS) {
+        return "ok";
+    }
+    return rv == CHAT_ESTORE_DISABLED ? "disabled" : "unavailable";
+}
+
+/* Takes a snapshot; on a reader error reports the relay as down. */
+static void snapshot(rest_req_t *r, chat_shm_snapshot_t *snap)
+{
+    if (r->shm == NULL || chat_shm_reader_snapshot(r->shm, r->now, snap, r->pool)
+                          != APR_SUCCESS) {
+        snap->relay_up = 0;
+        snap->counters[CHAT_CTR_CONNS_ACTIVE] = 0;
+    }
+}
+
+void rest_health_live(rest_req_t *r)
+{
+    chat_shm_snapshot_t *snap = apr_pcalloc(r->pool, sizeof(*snap));
+    const char *storage = rest_health_storage(r);
+    int degraded;
+
+    snapshot(r, snap);
+    degraded = !snap->relay_up || storage[0] == 'u';
+    rest_reply_start(r, 200, REST_JSON);
+    rest_buf_printf(&r->body, "{\"status\":\"%s\",\"clients\":%llu,\"storage\":\"%s\","
+                    "\"relay\":\"%s\"}\n", degraded ? "degraded" : "ok",
+                    snap->relay_up ? (unsigned long long)snap->counters[CHAT_CTR_CONNS_ACTIVE]
+                                   : 0ULL,
+                    storage, snap->relay_up ? "ok" : "down");
+}
+
+void rest_health_ready(rest_req_t *r)
+{
+    chat_shm_snapshot_t *snap = apr_pcalloc(r->pool, sizeof(*snap));
+    const char *storage = rest_health_storage(r);
+    const char *reason = NULL;
+
+    snapshot(r, snap);
+    if (!snap->relay_up) {
+        reason = "analytics segment missing or stale: relay down";
+    }
+    else if (storage[0] == 'u') {
+        reason = "storage unavailable";
+    }
+    if (reason != NULL) {
+        rest_reply_start(r, 503, REST_JSON);
+        rest_buf_puts(&r->body, "{\"status\":\"not ready\",\"error\":");
+        rest_buf_json_str(&r->body, reason);
+        rest_buf_printf(&r->body, ",\"relay\":\"%s\",\"storage\":\"%s\"}\n",
+                        snap->relay_up ? "ok" : "down", storage);
+        apr_table_setn(r->headers, "Retry-After", "5");
+        return;
+    }
+    rest_reply_start(r, 200, REST_JSON);
+    rest_buf_printf(&r->body, "{\"status\":\"ready\",\"relay\":\"ok\",\"storage\":\"%s\"}\n",
+                    storage);
+}

@@ -1,0 +1,21 @@
+/* rest_health.h: liveness (/health) and readiness (/ready).
+ *
+ * /health always answers 200 while the process runs: status "ok", or "degraded" when the relay
+ * is down (no segment, or its heartbeat is stale) or the store is unavailable.
+ * /ready answers 200 only when the segment is attached and fresh and the store is reachable
+ * (or disabled by STORAGE=none); otherwise 503 with the reasons, so a load balancer or a
+ * deployment script can wait for it.
+ *
+ * Thread: any REST thread, with its own store handle and shm reader. */
+#ifndef REST_HEALTH_H
+#define REST_HEALTH_H
+
+#include "rest_reply.h"
+
+void rest_health_live(rest_req_t *r);
+void rest_health_ready(rest_req_t *r);
+
+/* "ok", "disabled" or "unavailable" for this thread's store (one cheap round trip). */
+const char *rest_health_storage(rest_req_t *r);
+
+#endif
