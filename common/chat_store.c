@@ -9,6 +9,8 @@
 #include <apr_strings.h>
 #include <stdarg.h>
 
+#include "chat_id.h"
+
 static apr_status_t none_open(chat_store_t *s)
 {
     (void)s;
@@ -163,6 +165,9 @@ apr_status_t chat_store_room_recent(chat_store_t *s, const char *room, const cha
     if (room == NULL || !is_limit_ok(limit)) {
         return APR_EINVAL;
     }
+    if (before != NULL && !chat_id_is_valid(before)) {
+        return CHAT_EBAD_MESSAGE_ID;
+    }
     s->errbuf[0] = '\0';
     return s->ops->room_recent(s, room, before, limit, out, has_more, pool);
 }
@@ -192,6 +197,9 @@ apr_status_t chat_store_user_recent(chat_store_t *s, const char *user_id, const 
 {
     if (user_id == NULL || !is_limit_ok(limit)) {
         return APR_EINVAL;
+    }
+    if (before != NULL && !chat_id_is_valid(before)) {
+        return CHAT_EBAD_MESSAGE_ID;
     }
     s->errbuf[0] = '\0';
     return s->ops->user_recent(s, user_id, before, limit, out, has_more, pool);

@@ -40,7 +40,8 @@ apr_status_t chat_store_ensure_schema(chat_store_t *s, apr_interval_time_t timeo
 /* A cheap round trip. APR_SUCCESS, CHAT_ESTORE_DISABLED or CHAT_ESTORE_UNAVAILABLE. */
 apr_status_t chat_store_health(chat_store_t *s);
 
-/* Saves n messages (any rooms) idempotently. All or nothing from the caller's view: on
+/* Saves n messages (any rooms) idempotently; message_id, room_id and user_id must be set
+ * (APR_EINVAL otherwise). SQLite keeps the timestamp in microseconds, DynamoDB in milliseconds. All or nothing from the caller's view: on
  * failure the caller retries the whole batch (duplicates are harmless). DynamoDB retries
  * UnprocessedItems and throttling internally with backoff until deadline (0 = one attempt
  * of each chunk). APR_SUCCESS, CHAT_ESTORE_DISABLED, CHAT_ESTORE_UNAVAILABLE,
@@ -50,19 +51,25 @@ apr_status_t chat_store_save(chat_store_t *s, const chat_msg_t *const *msgs, int
 
 /* The newest messages of room, at most limit (1..CHAT_STORE_MAX_LIMIT), older than the message
  * id before (NULL: from the newest). *out is an array of chat_msg_t * ordered oldest first,
- * allocated from pool; *has_more is 1 when older messages exist beyond the page. */
+ * allocated from pool; *has_more is 1 when older messages exist beyond the page. The next
+ * page is asked for with before = the first (oldest) id of this one.
+ * APR_SUCCESS, APR_EINVAL (limit out of range, room NULL), CHAT_EBAD_MESSAGE_ID (before is
+ * not a lowercase UUID), CHAT_ESTORE_DISABLED, CHAT_ESTORE_UNAVAILABLE, CHAT_ECORRUPT (a
+ * stored row does not decode). */
 apr_status_t chat_store_room_recent(chat_store_t *s, const char *room, const char *before,
                                     int limit, apr_array_header_t **out, int *has_more,
                                     apr_pool_t *pool);
 
-/* Messages of room with seq > after_seq, oldest first, at most limit. */
+/* Messages of room with seq > after_seq, in seq order, at most limit (1..CHAT_STORE_MAX_LIMIT). */
 apr_status_t chat_store_room_after(chat_store_t *s, const char *room, apr_int64_t after_seq,
                                    int limit, apr_array_header_t **out, apr_pool_t *pool);
 
 /* The highest seq stored for room (0 when the room has none). */
 apr_status_t chat_store_room_max_seq(chat_store_t *s, const char *room, apr_int64_t *out);
 
-/* The newest messages of a user (any room) by time, like chat_store_room_recent. */
+/* The newest messages of a user (any room) by time, like chat_store_room_recent: ordered by
+ * (timestamp, message id). DynamoDB also answers CHAT_EBAD_MESSAGE_ID for a before that is not
+ * a UUIDv7 (its cursor is the id's millisecond). */
 apr_status_t chat_store_user_recent(chat_store_t *s, const char *user_id, const char *before,
                                     int limit, apr_array_header_t **out, int *has_more,
                                     apr_pool_t *pool);
