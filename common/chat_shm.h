@@ -1,29 +1,49 @@
 /* chat_shm.h: live analytics in a named APR shared-memory segment.
  *
  * The relay creates the segment (chat_shm_create) and is its only writer; chat-restapi and
- * tools attach read-only (chat_shm_reader_*). The layout is fixed-size with no pointers:
+ * tools attach read-only (chat_shm_reader_*). The layout is fixed-size with no pointers (each
+ * process maps it at its own address); every region starts on a 64-byte boundary and the
+ * header records the offsets, so a reader can check them before trusting anything:
  *
  *   +--------------------------------------------------------------+ offset 0
- *   | header: magic, layout version, total size, relay pid,        |
- *   |   relay start time, generation (new every relay start),      |
- *   |   heartbeat (refreshed every second), table capacities       |
- *   +--------------------------------------------------------------+
+ *   | header                                                       |
+ *   |   magic "CHATSHM1" (stored last, release; 0 once closed)     |
+ *   |   layout version, header size, total size                   |
+ *   |   relay pid, relay start time, generation (random, per start)|
+ *   |   heartbeat (atomic, refreshed by chat_shm_tick)             |
+ *   |   capacities: max users, max rooms, counters, buckets,      |
+ *   |     window minutes, user/room row sizes                      |
+ *   |   region offsets (below)                                     |
+ *   |   users overflow, rooms overflow (atomic gauges)             |
+ *   +--------------------------------------------------------------+ off_counters
  *   | counters[CHAT_CTR__COUNT]      _Atomic uint64_t              |
- *   | minute window: 15 slots of (minute, count), rotating         |
- *   | latency histograms: all-time + last-minute, atomic buckets   |
- *   | user rows[max_users]           one per connection, seqlock   |
- *   | room rows[max_rooms]           one per active room, seqlock  |
- *   | overflow counts (rows that did not fit)                      |
- *   +--------------------------------------------------------------+
+ *   +--------------------------------------------------------------+ off_window
+ *   | minute window[15]: one atomic word per slot,                 |
+ *   |   minute number << 38 | count                               |
+ *   +--------------------------------------------------------------+ off_hist_all
+ *   | all-time latency: sum_us, buckets[CHAT_SHM_HIST_BUCKETS]     |
+ *   +--------------------------------------------------------------+ off_hist_min
+ *   | minute latency x2 (even/odd minute): seq, minute, sum_us,    |
+ *   |   buckets[CHAT_SHM_HIST_BUCKETS]; cleared under the seqlock  |
+ *   +--------------------------------------------------------------+ off_users
+ *   | user rows[max_users]: seq, then the row as atomic words      |
+ *   |   (clientId, userId, username, roomId, joinedAt, in_use)     |
+ *   +--------------------------------------------------------------+ off_rooms
+ *   | room rows[max_rooms]: seq, roomId words, in_use,             |
+ *   |   connections, users (under the seqlock); total and 60       |
+ *   |   per-second slots (second << 32 | count), bumped atomically |
+ *   +--------------------------------------------------------------+ total size
  *
  * Counters are C11 atomics (checked lock-free at start: APR's fallback atomics would not work
  * across processes). Compound rows are written under a per-row seqlock so a reader never sees
- * a torn row. Latency uses a log-linear histogram (CHAT_SHM_HIST_BUCKETS buckets from 1 us to
- * 60 s, percentiles within 2 % relative error).
+ * a torn row. Latency uses a log-linear histogram (CHAT_SHM_HIST_BUCKETS buckets, exact below
+ * 64 us, then 32 per power of two up to 2^36 us; percentiles within 1/64 < 2 % relative error
+ * from 1 us to 60 s). docs/ANALYTICS.md has the details.
  *
- * Thread: the writer handle belongs to the relay's service thread, except the persistence
- * counters which any relay thread may bump with chat_shm_add (atomics). A reader handle
- * belongs to one thread; several readers may coexist. */
+ * Thread: the writer handle belongs to the relay's service thread, except the counters which
+ * any relay thread may change with chat_shm_add/sub/set (atomics). Every writer function
+ * accepts shm == NULL and then does nothing, so a relay without analytics needs no checks.
+ * A reader handle belongs to one thread; several readers may coexist. */
 #ifndef CHAT_SHM_H
 #define CHAT_SHM_H
 
@@ -42,6 +62,9 @@ enum chat_ctr {
 
 #define CHAT_SHM_WINDOW_MINUTES 15
 #define CHAT_SHM_HEARTBEAT_STALE (5 * APR_USEC_PER_SEC)
+#define CHAT_SHM_LAYOUT_VERSION 1     /* bump on any change of the layout above */
+#define CHAT_SHM_MODE 0640            /* the relay reads and writes, its group reads */
+#define CHAT_SHM_MAX_ROWS 1048576     /* upper bound of max_users and max_rooms */
 
 typedef struct chat_shm_t chat_shm_t;               /* writer, opaque */
 typedef struct chat_shm_reader_t chat_shm_reader_t; /* reader, opaque */
@@ -55,7 +78,9 @@ typedef struct chat_shm_limits_t {
 
 /* Creates the segment at path with mode 0640, replacing a stale one left by a dead relay
  * (its pid is gone) or one with another layout. Fails with APR_EEXIST if a live relay owns
- * it. Records pid, start time (now) and a fresh generation. Destroyed with pool. */
+ * it, APR_EINVAL for limits outside 1..CHAT_SHM_MAX_ROWS, APR_ENOTIMPL when 64-bit atomics
+ * are not lock-free. Records pid, start time (now) and a fresh generation. Destroyed with
+ * pool: the header is marked closed first, so attached readers notice at once. */
 apr_status_t chat_shm_create(chat_shm_t **out, const char *path, const chat_shm_limits_t *lim,
                              apr_time_t now, apr_pool_t *pool);
 
@@ -79,6 +104,10 @@ void chat_shm_conn_open(chat_shm_t *shm, const char *client_id, const char *user
 /* The matching close; pass the same ids. */
 void chat_shm_conn_close(chat_shm_t *shm, int slot, const char *client_id, const char *user_id,
                          const char *room_id);
+
+/* The file that backs the segment (on Debian's APR an object in /dev/shm whose name APR
+ * derives from path), or NULL when it cannot be found. For diagnostics and tests. */
+const char *chat_shm_file_get(const chat_shm_t *shm);
 
 /* A chat message was accepted in room at now: totalMessages, the minute window, the room's
  * total and last-minute counts. */
@@ -123,6 +152,8 @@ typedef struct chat_shm_snapshot_t {
     double hist_sum_us;
     chat_shm_user_t *users;  int n_users;  uint64_t users_overflow;
     chat_shm_room_t *rooms;  int n_rooms;  uint64_t rooms_overflow;
+    /* *_overflow: open connections (rooms with connections) that are not listed right now
+     * because their table was full; a gauge, so rows + overflow = what is open. */
 } chat_shm_snapshot_t;
 
 /* Opens a reader for the segment at path. Succeeds even when no segment exists yet: the
@@ -132,15 +163,25 @@ apr_status_t chat_shm_reader_create(chat_shm_reader_t **out, const char *path,
 
 /* Takes a consistent snapshot at time now (rows copied under their seqlocks; arrays from
  * pool). With no segment or a stale heartbeat returns APR_SUCCESS with relay_up = 0 and zero
- * counters (the REST app reports "relay":"down" rather than failing). CHAT_ESHM_LAYOUT for a
- * segment of another layout version. */
+ * counters (the REST app reports "relay":"down" rather than failing); with a stale heartbeat
+ * relay_pid, start_time, heartbeat and generation still describe the silent relay.
+ * CHAT_ESHM_LAYOUT for a segment of another layout version. The windows are read at now:
+ * per_minute ends with now's minute; "last minute" latency merges now's minute and the one
+ * before; a room's messages_last_minute counts the 60 seconds ending at now. */
 apr_status_t chat_shm_reader_snapshot(chat_shm_reader_t *r, apr_time_t now,
                                       chat_shm_snapshot_t *snap, apr_pool_t *pool);
 
-/* Histogram helpers (shared by writer, reader and /metrics). */
-int chat_shm_hist_index(uint64_t usec);                 /* bucket of a sample */
-uint64_t chat_shm_hist_bound(int index);                /* upper bound (us) of a bucket */
-double chat_shm_hist_percentile(const uint64_t *hist, uint64_t count, double q); /* ms */
+/* Histogram helpers (shared by writer, reader and /metrics).
+ * chat_shm_hist_index: the bucket of a sample; samples beyond the last bucket land in it.
+ * chat_shm_hist_bound: the largest sample (us, inclusive) of bucket index, so for usec
+ *   below 2^36 usec <= chat_shm_hist_bound(i) exactly when chat_shm_hist_index(usec) <= i.
+ * chat_shm_hist_percentile: the nearest-rank percentile (the ceil(q * count)-th smallest
+ *   sample) in milliseconds, reported as its bucket's midpoint, so within 1/64 of the exact
+ *   sample. q is a fraction (0.99 for p99); q > 1 is read as a percentage (99). count is the
+ *   sum of hist (0 gives 0.0). */
+int chat_shm_hist_index(uint64_t usec);
+uint64_t chat_shm_hist_bound(int index);
+double chat_shm_hist_percentile(const uint64_t *hist, uint64_t count, double q);
 
 /* Counter metadata from chat_shm_counters.def. */
 const char *chat_shm_counter_key(enum chat_ctr ctr);    /* JSON key */
