@@ -1,1 +1,83 @@
-# httpd-conf/: Apache configuration, make run, install of the Apache include and units.
+# httpd-conf/: Apache configuration, `make run`, and the install of the Apache include, the
+# example configuration, the systemd units and the built frontend (issue 6).
+EXTRA_DIST += httpd-conf/chat-analytics.conf.in httpd-conf/httpd.conf.in \
+	etc/chat-analytics.conf.example \
+	systemd/chat-relay.service.in systemd/chat-restapi.service.in \
+	docs/APACHE.md
+dist_noinst_SCRIPTS += scripts/run.sh
+
+chat_apachedir = $(datadir)/chat-analytics/apache
+chat_wwwdir = $(datadir)/chat-analytics/www
+systemdunitdir = $(prefix)/lib/systemd/system
+# Debian's layout, used when it exists on this machine for the chosen sysconfdir.
+chat_confavail = $(sysconfdir)/apache2/conf-available
+
+CHAT_SUBST = sed \
+	-e 's|@sbindir[@]|$(sbindir)|g' \
+	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	-e 's|@chatconfdir[@]|$(chatconfdir)|g' \
+	-e 's|@chatstatedir[@]|$(chatstatedir)|g' \
+	-e 's|@chatrundir[@]|$(chatrundir)|g' \
+	-e 's|@DOCROOT[@]|$(chat_wwwdir)|g' \
+	-e 's|@RELAY_ADDR[@]|127.0.0.1:8081|g' \
+	-e 's|@RESTAPI_SOCKET[@]|$(chatrundir)/restapi.sock|g' \
+	-e 's|@WS_PER_CHILD[@]|20|g'
+
+httpd-conf/chat-analytics.conf: $(top_srcdir)/httpd-conf/chat-analytics.conf.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) httpd-conf && $(CHAT_SUBST) $(top_srcdir)/httpd-conf/chat-analytics.conf.in >$@.tmp && mv $@.tmp $@
+systemd/chat-relay.service: $(top_srcdir)/systemd/chat-relay.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && $(CHAT_SUBST) $(top_srcdir)/systemd/chat-relay.service.in >$@.tmp && mv $@.tmp $@
+systemd/chat-restapi.service: $(top_srcdir)/systemd/chat-restapi.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && $(CHAT_SUBST) $(top_srcdir)/systemd/chat-restapi.service.in >$@.tmp && mv $@.tmp $@
+
+CHAT_GENERATED = httpd-conf/chat-analytics.conf systemd/chat-relay.service systemd/chat-restapi.service
+noinst_DATA = $(CHAT_GENERATED)
+CLEANFILES += $(CHAT_GENERATED)
+
+# The include goes to conf-available when Debian's layout exists (then: a2enconf
+# chat-analytics), else next to the other shared data. The configuration file is installed
+# only when absent, and removed at uninstall only while it is still the untouched example.
+install-data-local: $(CHAT_GENERATED)
+	@if test -d "$(chat_confavail)"; then dest="$(DESTDIR)$(chat_confavail)"; \
+	else dest="$(DESTDIR)$(chat_apachedir)"; fi; \
+	echo " install Apache include -> $$dest/chat-analytics.conf"; \
+	$(MKDIR_P) "$$dest" && $(INSTALL_DATA) httpd-conf/chat-analytics.conf "$$dest/chat-analytics.conf"
+	$(MKDIR_P) "$(DESTDIR)$(chatconfdir)"
+	$(INSTALL_DATA) $(top_srcdir)/etc/chat-analytics.conf.example "$(DESTDIR)$(chatconfdir)/chat-analytics.conf.example"
+	@if test ! -e "$(DESTDIR)$(chatconfdir)/chat-analytics.conf"; then \
+	  echo " install $(DESTDIR)$(chatconfdir)/chat-analytics.conf (from the example)"; \
+	  $(INSTALL) -m 640 $(top_srcdir)/etc/chat-analytics.conf.example "$(DESTDIR)$(chatconfdir)/chat-analytics.conf"; \
+	fi
+	$(MKDIR_P) "$(DESTDIR)$(systemdunitdir)"
+	$(INSTALL_DATA) systemd/chat-relay.service systemd/chat-restapi.service "$(DESTDIR)$(systemdunitdir)"
+	@for d in "$(abs_top_builddir)/frontend/dist" "$(abs_top_srcdir)/frontend/dist"; do \
+	  if test -f "$$d/index.html"; then \
+	    echo " install frontend $$d -> $(DESTDIR)$(chat_wwwdir)"; \
+	    $(MKDIR_P) "$(DESTDIR)$(chat_wwwdir)" && cp -R "$$d/." "$(DESTDIR)$(chat_wwwdir)/" \
+	      && chmod -R u+w,go+rX "$(DESTDIR)$(chat_wwwdir)"; \
+	    break; \
+	  fi; \
+	done
+	@echo ""
+	@echo "chat-analytics: to put it behind the system Apache:"
+	@echo "  a2enmod proxy proxy_http proxy_wstunnel proxy_fcgi headers reqtimeout mime dir"
+	@if test -d "$(chat_confavail)"; then echo "  a2enconf chat-analytics"; \
+	else echo "  Include $(chat_apachedir)/chat-analytics.conf in your Apache configuration"; fi
+	@echo "  systemctl daemon-reload && systemctl enable --now chat-relay chat-restapi"
+
+uninstall-local:
+	rm -f "$(DESTDIR)$(chat_confavail)/chat-analytics.conf" "$(DESTDIR)$(chat_apachedir)/chat-analytics.conf"
+	-rmdir "$(DESTDIR)$(chat_apachedir)" 2>/dev/null
+	@if cmp -s $(top_srcdir)/etc/chat-analytics.conf.example "$(DESTDIR)$(chatconfdir)/chat-analytics.conf"; then \
+	  rm -f "$(DESTDIR)$(chatconfdir)/chat-analytics.conf"; fi
+	rm -f "$(DESTDIR)$(chatconfdir)/chat-analytics.conf.example"
+	-rmdir "$(DESTDIR)$(chatconfdir)" 2>/dev/null
+	rm -f "$(DESTDIR)$(systemdunitdir)/chat-relay.service" "$(DESTDIR)$(systemdunitdir)/chat-restapi.service"
+	rm -rf "$(DESTDIR)$(chat_wwwdir)"
+	-rmdir "$(DESTDIR)$(datadir)/chat-analytics" 2>/dev/null
+
+# make run: the whole stack from this build tree on http://localhost:$(PORT) (default 8080);
+# run.sh builds the two daemons itself.
+run:
+	BUILD_DIR="$(abs_top_builddir)" $(SHELL) $(top_srcdir)/scripts/run.sh
+.PHONY: run
