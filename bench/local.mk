@@ -1,1 +1,20 @@
-# bench/: chat-bench (built, not installed) and make bench.
+# bench/: chat-bench (built by make, not installed) and `make bench` (issue 8).
+# chat-bench stands alone: libc, pthreads and libcrypto (SHA-1 for the handshake check).
+noinst_PROGRAMS += bench/chat-bench
+bench_chat_bench_SOURCES = bench/chat_bench.c \
+	bench/bench_ws.c bench/bench_ws.h \
+	bench/bench_stats.c bench/bench_stats.h
+bench_chat_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+bench_chat_bench_LDADD = $(CRYPTO_LIBS) -lpthread -lm
+
+EXTRA_DIST += bench/run-bench.mjs bench/run-bench.sh
+
+# make bench [BENCH_QUICK=1] [BENCH_SCENARIOS="S1 S3"]: builds the relay and the generator,
+# runs the scenarios (relay on core 0, generator on core 1) and writes results/.
+BENCH_RESULTS ?= $(abs_top_srcdir)/results
+bench: bench/chat-bench relay/chat-relay
+	BENCH_BUILD_DIR="$(abs_top_builddir)" BENCH_SRC_DIR="$(abs_top_srcdir)" \
+	BENCH_RESULTS="$(BENCH_RESULTS)" BENCH_QUICK="$(BENCH_QUICK)" \
+	BENCH_SCENARIOS="$(BENCH_SCENARIOS)" \
+	$(SHELL) $(top_srcdir)/bench/run-bench.sh
+.PHONY: bench

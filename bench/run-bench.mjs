@@ -1,0 +1,372 @@
+// run-bench.mjs: the scenarios of `make bench` (issue 8), run by bench/run-bench.sh.
+//
+// Each run starts a fresh chat-relay pinned to core 0 and chat-bench pinned to core 1, repeats
+// every step BENCH_REPS times (3; 1 with BENCH_QUICK=1), keeps the median of each figure and
+// writes results/<stamp>/results.{json,md} plus results/latest.{json,md}. Every child process
+// is started here, tracked by pid and stopped by pid; every wait has a deadline.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, existsSync, mkdtempSync, rmSync, copyFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const env = process.env;
+const buildDir = path.resolve(env.BENCH_BUILD_DIR || '.');
+const srcDir = path.resolve(env.BENCH_SRC_DIR || path.join(path.dirname(new URL(import.meta.url).pathname), '..'));
+const resultsRoot = path.resolve(env.BENCH_RESULTS || path.join(srcDir, 'results'));
+const quick = !!(env.BENCH_QUICK && env.BENCH_QUICK !== '0');
+const reps = Number(env.BENCH_REPS || (quick ? 1 : 3));
+const wanted = (env.BENCH_SCENARIOS || 'S1 S2 S3 S4 S5').split(/[\s,]+/).filter(Boolean);
+const relayBin = env.BENCH_RELAY || path.join(buildDir, 'relay/chat-relay');
+const benchBin = env.BENCH_GEN || path.join(buildDir, 'bench/chat-bench');
+const relayCpu = env.BENCH_RELAY_CPU ?? '0';
+const genCpu = env.BENCH_GEN_CPU ?? '1';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.error('[bench]', ...a);
+
+function sh(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function machine() {
+  const lscpu = sh('lscpu', []);
+  const field = (name) => (lscpu.match(new RegExp(`^${name}:\\s*(.*)$`, 'm')) || [])[1] || '';
+  const commit = sh('git', ['-C', srcDir, 'rev-parse', '--short', 'HEAD']);
+  const dirty = sh('git', ['-C', srcDir, 'status', '--porcelain', '--untracked-files=no']) ? '+dirty' : '';
+  return {
+    cpu: field('Model name'),
+    cpus: Number(field('CPU\\(s\\)')) || os.cpus().length,
+    mhz: field('CPU max MHz') || field('CPU MHz'),
+    kernel: os.release(),
+    memGB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    commit: commit + dirty,
+    date: new Date().toISOString(),
+    quick,
+    reps,
+    pinning: `relay taskset -c ${relayCpu}, generator taskset -c ${genCpu}`,
+  };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// A child we started: output kept (bounded), stopped by pid.
+function start(cmd, args, extraEnv = {}) {
+  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d) => {
+    out += d.toString();
+    if (out.length > 1 << 20) out = out.slice(-(1 << 19));
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    pid: child.pid,
+    child,
+    exited,
+    output: () => out,
+    async stop(timeoutMs = 15000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+}
+
+const running = new Set();
+process.on('exit', () => {
+  for (const p of running) {
+    try { p.child.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+async function startRelay(extraEnv = {}) {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-bench-relay-'));
+  const relayEnv = {
+    RELAY_LISTEN: `127.0.0.1:${port}`,
+    STORAGE: 'none',
+    RATE_LIMIT_PER_SEC: '0',
+    RATE_LIMIT_BURST: '0',
+    MAX_CONN_PER_IP: '0',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: dir,
+    RUN_DIR: dir,
+    ANALYTICS_SHM: path.join(dir, 'analytics.shm'),
+    ...extraEnv,
+  };
+  // The shell raises the fd limit for 50k connections, then becomes taskset, then the relay:
+  // one pid throughout, so --server-pid reads the relay itself.
+  const p = start('/bin/sh', ['-c', `ulimit -n 200000 2>/dev/null || ulimit -n 65536; exec taskset -c ${relayCpu} "$0"`, relayBin], relayEnv);
+  running.add(p);
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    if (p.child.exitCode !== null) break;
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.status === 200) {
+        return { ...p, port, dir, env: relayEnv, async close() {
+          await p.stop();
+          running.delete(p);
+          rmSync(dir, { recursive: true, force: true });
+        } };
+      }
+    } catch { /* not yet listening */ }
+    await sleep(100);
+  }
+  await p.stop();
+  running.delete(p);
+  throw new Error(`chat-relay did not become healthy on port ${port}:\n${p.output().slice(-2000)}`);
+}
+
+// Runs chat-bench once (pinned) and returns its final JSON line.
+async function runGen(args, relay) {
+  const full = ['-c', genCpu, benchBin, '--url', `127.0.0.1:${relay.port}/ws`, '--server-pid', String(relay.pid), '--json', ...args];
+  const g = start('taskset', full);
+  running.add(g);
+  const limit = 15 * 60 * 1000;
+  const timer = setTimeout(() => g.child.kill('SIGINT'), limit);
+  await g.exited;
+  clearTimeout(timer);
+  running.delete(g);
+  const lines = g.output().trim().split('\n');
+  const last = lines[lines.length - 1] || '';
+  try {
+    const j = JSON.parse(last);
+    j.command = `taskset ${full.join(' ')}`;
+    return j;
+  } catch {
+    throw new Error(`chat-bench printed no JSON line:\n${g.output().slice(-2000)}`);
+  }
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+// Median of each figure across repetitions; loss also as the worst repetition.
+function summarize(runs) {
+  const pick = (f) => median(runs.map(f));
+  return {
+    reps: runs.length,
+    established: pick((r) => r.connections.established),
+    target: runs[0].connections.target,
+    dropped: Math.max(...runs.map((r) => r.connections.dropped)),
+    sent: pick((r) => r.sent),
+    expected: pick((r) => r.expected),
+    delivered: pick((r) => r.delivered),
+    loss: pick((r) => r.loss),
+    lossMax: Math.max(...runs.map((r) => r.loss)),
+    lossPct: pick((r) => (r.expected ? (100 * r.loss) / r.expected : 0)),
+    duplicates: Math.max(...runs.map((r) => r.duplicates)),
+    outOfOrder: Math.max(...runs.map((r) => r.out_of_order)),
+    dps: pick((r) => r.deliveries_per_s),
+    p50: pick((r) => r.latency_ms.p50),
+    p90: pick((r) => r.latency_ms.p90),
+    p99: pick((r) => r.latency_ms.p99),
+    p999: pick((r) => r.latency_ms.p999),
+    max: pick((r) => r.latency_ms.max),
+    srvCpuPct: pick((r) => r.server.cpu_pct),
+    usPerDelivery: pick((r) => r.server.us_per_delivery),
+    rssKb: pick((r) => r.server.rss_kb),
+    rssPerConn: pick((r) => r.server.rss_per_conn_bytes),
+    connectS: pick((r) => r.connections.connect_s),
+    genCpuPct: pick((r) => r.generator.cpu_pct),
+    genLimited: runs.some((r) => r.generator.limited),
+    command: runs[0].command,
+  };
+}
+
+async function repeat(args, relayEnv = {}) {
+  const runs = [];
+  for (let i = 0; i < reps; i++) {
+    const relay = await startRelay(relayEnv);
+    try {
+      runs.push(await runGen(args, relay));
+    } finally {
+      await relay.close();
+    }
+    const r = runs[runs.length - 1];
+    log(`  rep ${i + 1}: ${r.connections.established}/${r.connections.target} conns, ${Math.round(r.deliveries_per_s)} deliveries/s, loss ${r.loss}, p99 ${r.latency_ms.p99} ms, relay ${r.server.cpu_pct}% cpu`);
+  }
+  return { runs, summary: summarize(runs) };
+}
+
+const fmt = (v, d = 1) => (v === null || v === undefined || v < 0 ? 'n/a' : Number(v).toFixed(d));
+const fmtInt = (v) => (v === null || v === undefined ? 'n/a' : Math.round(v).toLocaleString('en-US'));
+
+// ---------------------------------------------------------------- scenarios
+
+async function s1() {
+  const rates = quick ? [100, 400, 1600] : [50, 100, 200, 400, 800, 1600, 3200];
+  const dur = quick ? 3 : 8;
+  const steps = [];
+  let saturated = 0;
+  for (const rate of rates) {
+    if (saturated >= 2) {
+      steps.push({ rate, skipped: 'two lower steps lost more than 5 %' });
+      continue;
+    }
+    log(`S1 rate ${rate}/s`);
+    const r = await repeat(['--rooms', '1', '--subs', '1000', '--pubs', '1', '--rate', String(rate),
+      '--duration', String(dur), '--warmup', quick ? '1' : '2', '--drain', '2']);
+    steps.push({ rate, ...r });
+    saturated = r.summary.lossPct > 5 ? saturated + 1 : 0;
+  }
+  const ok = steps.filter((s) => s.summary && s.summary.lossMax === 0 && s.summary.p99 < 50);
+  const best = ok.length ? ok[ok.length - 1].rate : null;
+  return { name: 'S1 fan-out: 1 room x 1000 subscribers + 1 publisher', steps, bestZeroLossRate: best };
+}
+
+async function s2() {
+  const rates = quick ? [5, 20] : [1, 5, 10, 20, 40, 80];
+  const dur = quick ? 3 : 8;
+  const steps = [];
+  let saturated = 0;
+  for (const rate of rates) {
+    if (saturated >= 2) {
+      steps.push({ rate, skipped: 'two lower steps lost more than 5 %' });
+      continue;
+    }
+    log(`S2 rate ${rate}/s per client`);
+    const r = await repeat(['--rooms', '100', '--subs', '0', '--pubs', '10', '--rate', String(rate),
+      '--duration', String(dur), '--warmup', quick ? '1' : '2', '--drain', '2']);
+    steps.push({ rate, ...r });
+    saturated = r.summary.lossPct > 5 ? saturated + 1 : 0;
+  }
+  const ok = steps.filter((s) => s.summary && s.summary.lossMax === 0 && s.summary.p99 < 50);
+  return { name: 'S2 many rooms: 100 rooms x 10 clients, all publishing', steps, bestZeroLossRate: ok.length ? ok[ok.length - 1].rate : null };
+}
+
+async function s3() {
+  const counts = quick ? [10000] : [10000, 50000];
+  const steps = [];
+  for (const n of counts) {
+    log(`S3 ${n} idle connections`);
+    // 1000 per room (presence events are skipped at that size, as in production).
+    const rooms = Math.max(1, Math.round(n / 1000));
+    const r = await repeat(['--idle', '--rooms', String(rooms), '--subs', String(Math.round(n / rooms)),
+      '--duration', quick ? '3' : '5', '--threads', '1', '--connect-rate', '10000', '--connect-timeout', '120']);
+    steps.push({ conns: n, ...r });
+  }
+  return { name: 'S3 idle capacity', steps };
+}
+
+async function s4() {
+  const helper = path.join(srcDir, 'tests/integration/lib/apache.mjs');
+  if (!existsSync(helper)) {
+    return { name: 'S4 through Apache', skipped: 'tests/integration/lib/apache.mjs (the httpd-conf stack) is not in this tree yet' };
+  }
+  return { name: 'S4 through Apache', skipped: 'the Apache stack helper exists but the S4 driver is not written yet (see docs/PERFORMANCE.md)' };
+}
+
+async function s5() {
+  return { name: 'S5 persistence', skipped: 'not automated yet (see docs/PERFORMANCE.md)' };
+}
+
+// ---------------------------------------------------------------- the table
+
+function markdown(m, res) {
+  const out = [];
+  out.push(`# chat-relay benchmark ${m.date}`, '');
+  out.push(`Machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memGB} GiB, Linux ${m.kernel}. Commit ${m.commit}. ${m.pinning}. ` +
+    `${m.reps} repetition(s) per step, median shown${m.quick ? ' (BENCH_QUICK: short steps)' : ''}.`, '');
+  for (const key of ['S1', 'S2']) {
+    const s = res[key];
+    if (!s) continue;
+    out.push(`## ${s.name}`, '');
+    if (s.error) {
+      out.push(`Failed: ${s.error}`, '');
+      continue;
+    }
+    out.push('| rate/publisher | deliveries/s | loss (worst rep) | p50 ms | p90 ms | p99 ms | max ms | relay CPU % | µs CPU/delivery | generator CPU % |');
+    out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const st of s.steps) {
+      if (st.skipped) {
+        out.push(`| ${st.rate} | skipped: ${st.skipped} | | | | | | | | |`);
+        continue;
+      }
+      const x = st.summary;
+      out.push(`| ${st.rate} | ${fmtInt(x.dps)} | ${fmtInt(x.loss)} (${fmtInt(x.lossMax)}) | ${fmt(x.p50, 2)} | ${fmt(x.p90, 2)} | ${fmt(x.p99, 2)} | ${fmt(x.max, 1)} | ${fmt(x.srvCpuPct)} | ${fmt(x.usPerDelivery, 3)} | ${fmt(x.genCpuPct)}${x.genLimited ? ' (limited)' : ''} |`);
+    }
+    out.push('', `Highest step with zero loss and p99 < 50 ms: ${s.bestZeroLossRate ?? 'none'}.`, '');
+    const first = s.steps.find((st) => st.summary);
+    if (first) out.push(`Command (first step): \`${first.summary.command}\``, '');
+  }
+  if (res.S3) {
+    const s = res.S3;
+    out.push(`## ${s.name}`, '');
+    if (s.error) {
+      out.push(`Failed: ${s.error}`, '');
+    } else {
+      out.push('| connections | established | connect s | relay RSS MiB | RSS bytes/connection |');
+      out.push('|---:|---:|---:|---:|---:|');
+      for (const st of s.steps) {
+        const x = st.summary;
+        out.push(`| ${fmtInt(st.conns)} | ${fmtInt(x.established)} | ${fmt(x.connectS)} | ${fmt(x.rssKb / 1024)} | ${fmtInt(x.rssPerConn)} |`);
+      }
+      out.push('');
+      if (s.steps[0]) out.push(`Command (first step): \`${s.steps[0].summary.command}\``, '');
+    }
+  }
+  for (const key of ['S4', 'S5']) {
+    const s = res[key];
+    if (!s) continue;
+    out.push(`## ${s.name}`, '', s.skipped ? `Skipped: ${s.skipped}` : (s.error ? `Failed: ${s.error}` : ''), '');
+  }
+  return out.join('\n');
+}
+
+async function main() {
+  for (const bin of [relayBin, benchBin]) {
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: run make first`);
+  }
+  const m = machine();
+  log(`machine: ${m.cpu}, ${m.cpus} CPUs, commit ${m.commit}, ${reps} rep(s)${quick ? ', quick' : ''}`);
+  const fns = { S1: s1, S2: s2, S3: s3, S4: s4, S5: s5 };
+  const res = {};
+  for (const key of wanted) {
+    if (!fns[key]) throw new Error(`unknown scenario ${key} (S1..S5)`);
+    try {
+      res[key] = await fns[key]();
+    } catch (e) {
+      log(`${key} failed: ${e.message}`);
+      res[key] = { name: key, error: e.message.split('\n')[0] };
+    }
+  }
+  const stamp = m.date.replace(/[:.]/g, '-');
+  const dir = path.join(resultsRoot, stamp);
+  mkdirSync(dir, { recursive: true });
+  const md = markdown(m, res);
+  writeFileSync(path.join(dir, 'results.json'), JSON.stringify({ machine: m, results: res }, null, 2));
+  writeFileSync(path.join(dir, 'results.md'), md + '\n');
+  copyFileSync(path.join(dir, 'results.json'), path.join(resultsRoot, 'latest.json'));
+  copyFileSync(path.join(dir, 'results.md'), path.join(resultsRoot, 'latest.md'));
+  console.log(md);
+  log(`results in ${dir}`);
+}
+
+main().catch((e) => {
+  console.error(`[bench] ${e.message}`);
+  process.exit(1);
+});
