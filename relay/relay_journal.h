@@ -80,6 +80,11 @@ apr_status_t relay_journal_open(relay_journal_t **out, const char *dir, apr_size
 apr_status_t relay_journal_append(relay_journal_t *j, const void *payload, apr_size_t len,
                                   apr_uint64_t *seg);
 
+/* Service thread (or after the threads are joined): seals the current segment so that it is
+ * deleted as soon as nothing in it is pending (at once when nothing is). The next append
+ * starts a new segment. */
+void relay_journal_seal(relay_journal_t *j);
+
 /* Marks n records of segment seg as needing a re-read from disk (their in-memory copy was
  * dropped: queue full). Any thread. */
 void relay_journal_spill(relay_journal_t *j, apr_uint64_t seg, apr_size_t n);

@@ -1,76 +1,1050 @@
-/* relay_persist.c: the lossless persistence pipeline (see relay_persist.h).
- * TEMPORARY: a compiling skeleton so chat-relay links; every call is a no-op as with
- * STORAGE=none. The real implementation follows. */
+/* relay_persist.c: the relay's lossless persistence pipeline (see relay_persist.h).
+ *
+ * Owns the journal, the bounded job queue, the read queue and mailbox, and these threads:
+ *   - PERSIST_WORKERS writers: each opens its own store handle, takes batches of up to
+ *     PERSIST_BATCH_SIZE jobs (or what arrived within PERSIST_FLUSH_MS of the first), saves
+ *     them retrying with capped exponential backoff and full jitter for as long as the relay
+ *     runs, confirms them to the journal, and between batches re-reads journal segments whose
+ *     records exist only on disk (the queue was full, or a previous run left them);
+ *   - one reader: store reads for the service thread, so that a write backlog or a store
+ *     outage never holds a room's warm-up behind thousands of writes; results go to a
+ *     mutex-guarded mailbox and wake(arg) tells the service thread;
+ *   - one syncer: fsyncs the journal in groups every SPOOL_FSYNC_MS and refreshes the gauges.
+ *
+ * The service thread only encodes, write(2)s the record, and trypushes a malloc'd copy; when
+ * the queue is full the copy is freed and the segment is told that one of its records lives
+ * only on disk now. The queue is our own ring instead of apr_queue because the flush window
+ * and the idle journal check need a pop with a timeout, which apr_queue lacks; like
+ * apr_queue it is a mutex and a condition variable, and it keeps room for the end markers so
+ * shutdown can always queue them behind the real work.
+ *
+ * Threads: see each function; counters are C11 atomics; {lock} names guard fields. */
 #include "relay_persist.h"
+
+#include <apr_strings.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat_store.h"
 #include "relay_journal.h"
 
+#define READ_QUEUE_SIZE 256
+#define BACKOFF_BASE (50 * 1000)                  /* microseconds */
+#define BACKOFF_CAP (5 * APR_USEC_PER_SEC)
+#define SAVE_WINDOW (5 * APR_USEC_PER_SEC)        /* deadline handed to chat_store_save */
+#define SCHEMA_TIMEOUT (10 * APR_USEC_PER_SEC)
+
+/* ---------------------------------------------------------------- bounded ring queue */
+
+typedef struct ring_t {
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *nonempty;
+    void **items;            /* {lock} size slots */
+    int cap;                 /* trypush stops here; the slots above are for end markers */
+    int size;
+    int head;                /* {lock} */
+    int count;               /* {lock} */
+} ring_t;
+
+static apr_status_t ring_init(ring_t *q, int cap, int reserve, apr_pool_t *pool)
+{
+    apr_status_t rv;
+
+    q->cap = cap;
+    q->size = cap + reserve;
+    q->items = apr_pcalloc(pool, sizeof(void *) * (apr_size_t)q->size);
+    rv = apr_thread_mutex_create(&q->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&q->nonempty, pool);
+    }
+    return rv;
+}
+
+/* Never blocks. reserved: may use the marker slots. APR_SUCCESS or APR_EAGAIN. */
+static apr_status_t ring_push(ring_t *q, void *item, int reserved, int *depth)
+{
+    apr_status_t rv = APR_EAGAIN;
+
+    apr_thread_mutex_lock(q->lock);
+    if (q->count < (reserved ? q->size : q->cap)) {
+        q->items[(q->head + q->count) % q->size] = item;
+        q->count++;
+        rv = APR_SUCCESS;
+        apr_thread_cond_signal(q->nonempty);
+    }
+    if (depth != NULL) {
+        *depth = q->count;
+    }
+    apr_thread_mutex_unlock(q->lock);
+    return rv;
+}
+
+/* Waits until deadline (0: forever) for an item. APR_SUCCESS or APR_TIMEUP. */
+static apr_status_t ring_pop(ring_t *q, apr_time_t deadline, void **item, int *depth)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(q->lock);
+    while (q->count == 0) {
+        apr_time_t now = apr_time_now();
+
+        if (deadline == 0) {
+            apr_thread_cond_wait(q->nonempty, q->lock);
+        }
+        else if (now >= deadline) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        else {
+            apr_thread_cond_timedwait(q->nonempty, q->lock, deadline - now);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        *item = q->items[q->head];
+        q->head = (q->head + 1) % q->size;
+        q->count--;
+    }
+    if (depth != NULL) {
+        *depth = q->count;
+    }
+    apr_thread_mutex_unlock(q->lock);
+    return rv;
+}
+
+/* ---------------------------------------------------------------- jobs and state */
+
+/* A write job: one malloc holding the message and its strings. Owned by whoever holds it. */
+typedef struct job_t {
+    apr_uint64_t seg;        /* journal segment holding the record */
+    chat_msg_t msg;
+    char data[];
+} job_t;
+
+/* A read job: lives in its own unmanaged pool, which moves service -> reader -> mailbox ->
+ * service thread, and is destroyed after on_result. */
+typedef struct read_job_t {
+    struct read_job_t *next; /* {mbox_lock} */
+    apr_pool_t *pool;
+    apr_int64_t after_seq;
+    int limit;
+    relay_read_result_t res;
+} read_job_t;
+
+typedef struct worker_t {
+    relay_persist_t *p;
+    apr_thread_t *thd;
+    int index;
+    apr_pool_t *pool;        /* unmanaged, the thread's own */
+    apr_pool_t *scratch;     /* cleared after every batch */
+    chat_store_t *store;
+    int schema_ok;
+    int once;                /* recover: one attempt, no retry */
+    apr_uint64_t rng;
+    job_t **batch;
+    const chat_msg_t **msgs;
+} worker_t;
+
 struct relay_persist_t {
+    apr_pool_t *pool;
     const chat_config_t *cfg;
+    chat_shm_t *shm;
+    chat_log_t *log;
+    int disabled;            /* STORAGE=none */
+    relay_journal_t *journal;
+    ring_t jobs;
+    ring_t reads;
+    int end_marker;          /* its address marks the end of a queue */
+    /* service thread only */
+    int started;
+    int closed;              /* shutdown ran */
+    apr_uint64_t next_ticket;
+    char *enc;               /* CHAT_MSG_MAX_ENCODED + 1 bytes */
+    worker_t *workers;
+    worker_t reader;
+    apr_thread_t *syncer;
+    void (*wake)(void *arg);
+    void *wake_arg;
+    /* shutdown signalling: the backoff sleeps and the syncer wait on stop_cond */
+    apr_thread_mutex_t *stop_lock;
+    apr_thread_cond_t *stop_cond;
+    int stopping;            /* {stop_lock} */
+    int sync_stop;           /* {stop_lock} */
+    apr_time_t deadline;     /* {stop_lock} */
+    /* mailbox of finished reads */
+    apr_thread_mutex_t *mbox_lock;
+    read_job_t *mbox_head;   /* {mbox_lock} */
+    read_job_t *mbox_tail;   /* {mbox_lock} */
+    /* counters */
+    atomic_int store_up;
+    _Atomic apr_uint64_t n_queued, n_spilled, n_written, n_failed, n_retried, n_batch_us;
+    atomic_int depth;
 };
+
+static void count(relay_persist_t *p, _Atomic apr_uint64_t *ctr, enum chat_ctr id,
+                  apr_uint64_t n)
+{
+    atomic_fetch_add(ctr, n);
+    if (p->shm != NULL) {
+        chat_shm_add(p->shm, id, n);
+    }
+}
+
+static void gauge(relay_persist_t *p, enum chat_ctr id, apr_uint64_t v)
+{
+    if (p->shm != NULL) {
+        chat_shm_set(p->shm, id, v);
+    }
+}
+
+static void set_depth(relay_persist_t *p, int depth)
+{
+    atomic_store(&p->depth, depth);
+    gauge(p, CHAT_CTR_PERSIST_DEPTH, (apr_uint64_t)depth);
+}
+
+static void set_store_up(relay_persist_t *p, int up, apr_status_t why, chat_store_t *store)
+{
+    char err[120];
+
+    if (atomic_exchange(&p->store_up, up) == up) {
+        return;
+    }
+    gauge(p, CHAT_CTR_STORE_UP, (apr_uint64_t)up);
+    if (up) {
+        CHAT_LOG(p->log, CHAT_LOG_INFO, "store reachable", "storage",
+                 chat_config_storage_name(p->cfg->storage));
+    }
+    else {
+        CHAT_LOG(p->log, CHAT_LOG_WARN, "store unreachable, messages stay journaled", "storage",
+                 chat_config_storage_name(p->cfg->storage), "err",
+                 chat_err_str(why, err, sizeof(err)), "detail",
+                 store != NULL ? chat_store_last_error(store) : NULL);
+    }
+}
+
+static void update_journal_gauges(relay_persist_t *p)
+{
+    relay_journal_stats_t js;
+
+    relay_journal_stats(p->journal, &js);
+    gauge(p, CHAT_CTR_PERSIST_PENDING, js.pending);
+    gauge(p, CHAT_CTR_PERSIST_JBYTES, js.bytes);
+}
+
+/* ---------------------------------------------------------------- stop signalling */
+
+/* 1 when shutdown has begun and its deadline has passed. */
+static int is_past_deadline(relay_persist_t *p)
+{
+    int past;
+
+    apr_thread_mutex_lock(p->stop_lock);
+    past = p->stopping && apr_time_now() >= p->deadline;
+    apr_thread_mutex_unlock(p->stop_lock);
+    return past;
+}
+
+/* Sleeps for usec unless shutdown or the deadline comes first. */
+static void nap(relay_persist_t *p, apr_interval_time_t usec)
+{
+    apr_time_t until = apr_time_now() + usec;
+
+    apr_thread_mutex_lock(p->stop_lock);
+    if (p->stopping && p->deadline < until) {
+        until = p->deadline;
+    }
+    if (until > apr_time_now()) {
+        apr_thread_cond_timedwait(p->stop_cond, p->stop_lock, until - apr_time_now());
+    }
+    apr_thread_mutex_unlock(p->stop_lock);
+}
+
+/* Full jitter: a uniform delay in [0, min(cap, base * 2^attempt)). */
+static apr_interval_time_t backoff(worker_t *w, int attempt)
+{
+    apr_interval_time_t ceiling = BACKOFF_BASE;
+
+    for (int i = 0; i < attempt && ceiling < BACKOFF_CAP; i++) {
+        ceiling *= 2;
+    }
+    if (ceiling > BACKOFF_CAP) {
+        ceiling = BACKOFF_CAP;
+    }
+    w->rng ^= w->rng << 13;      /* xorshift64 */
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return (apr_interval_time_t)(w->rng % (apr_uint64_t)ceiling);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* Runs on the thread that will use the worker: the store handle belongs to it. A store that
+ * cannot be opened is logged and then behaves as one that is down, so the jobs this worker
+ * takes still go back to the journal. Fails only without memory. */
+static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
+{
+    apr_size_t nb = (apr_size_t)p->cfg->persist_batch_size;
+    apr_status_t rv;
+    char err[120];
+
+    w->p = p;
+    w->rng = (apr_uint64_t)apr_time_now() ^ ((apr_uint64_t)(w->index + 1) * 0x9E3779B97F4A7C15u);
+    if (w->rng == 0) {
+        w->rng = 1;
+    }
+    rv = apr_pool_create_unmanaged_ex(&w->pool, NULL, NULL);
+    if (rv == APR_SUCCESS) {
+        rv = apr_pool_create(&w->scratch, w->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    w->batch = apr_pcalloc(w->pool, sizeof(job_t *) * nb);
+    w->msgs = apr_pcalloc(w->pool, sizeof(chat_msg_t *) * nb);
+    rv = chat_store_open(&w->store, p->cfg, w->pool);
+    if (rv != APR_SUCCESS) {
+        w->store = NULL;
+        CHAT_LOG(p->log, CHAT_LOG_ERROR, "cannot open the store", "storage",
+                 chat_config_storage_name(p->cfg->storage), "err",
+                 chat_err_str(rv, err, sizeof(err)));
+    }
+    return APR_SUCCESS;
+}
+
+static void worker_close(worker_t *w)
+{
+    if (w->pool != NULL) {
+        apr_pool_destroy(w->pool);   /* closes the store */
+        w->pool = NULL;
+    }
+}
+
+/* Saves msgs, retrying for as long as the relay runs (w->once: one attempt). Returns
+ * APR_SUCCESS, or the last error once the shutdown deadline has passed. */
+static apr_status_t save_retrying(worker_t *w, int n)
+{
+    relay_persist_t *p = w->p;
+    apr_pool_t *sub = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    for (int attempt = 0;; attempt++) {
+        apr_time_t t0 = apr_time_now();
+
+        if (is_past_deadline(p)) {
+            rv = rv == APR_SUCCESS ? APR_TIMEUP : rv;
+            break;
+        }
+        if (attempt > 0) {
+            if (w->once) {
+                break;
+            }
+            nap(p, backoff(w, attempt));
+            if (is_past_deadline(p)) {
+                break;
+            }
+            count(p, &p->n_retried, CHAT_CTR_PERSIST_RETRIED, 1);
+            t0 = apr_time_now();
+        }
+        if (sub == NULL && apr_pool_create(&sub, w->scratch) != APR_SUCCESS) {
+            return APR_ENOMEM;
+        }
+        if (w->store == NULL) {
+            rv = CHAT_ESTORE_UNAVAILABLE;    /* worker_open failed and said so */
+        }
+        else if (!w->schema_ok) {
+            rv = chat_store_ensure_schema(w->store, SCHEMA_TIMEOUT);
+            w->schema_ok = rv == APR_SUCCESS;
+        }
+        if (w->store != NULL && w->schema_ok) {
+            rv = chat_store_save(w->store, w->msgs, n, apr_time_now() + SAVE_WINDOW, sub);
+        }
+        apr_pool_clear(sub);
+        if (rv == APR_SUCCESS) {
+            apr_uint64_t us = (apr_uint64_t)(apr_time_now() - t0);
+
+            atomic_store(&p->n_batch_us, us);
+            gauge(p, CHAT_CTR_PERSIST_BATCH_US, us);
+            set_store_up(p, 1, rv, w->store);
+            return APR_SUCCESS;
+        }
+        count(p, &p->n_failed, CHAT_CTR_PERSIST_FAILED, 1);
+        set_store_up(p, 0, rv, w->store);
+    }
+    return rv;
+}
+
+/* Writes a batch of jobs and confirms them segment by segment; frees the jobs. What could not
+ * be written (shutdown deadline) is handed back to the journal as re-readable. */
+static void write_jobs(worker_t *w, int n)
+{
+    relay_persist_t *p = w->p;
+    apr_status_t rv;
+    int i = 0;
+
+    for (int k = 0; k < n; k++) {
+        w->msgs[k] = &w->batch[k]->msg;
+    }
+    rv = save_retrying(w, n);
+    while (i < n) {
+        apr_uint64_t seg = w->batch[i]->seg;
+        int run = 0;
+
+        for (; i < n && w->batch[i]->seg == seg; i++, run++) {
+            free(w->batch[i]);
+        }
+        if (rv == APR_SUCCESS) {
+            relay_journal_confirm(p->journal, seg, (apr_size_t)run);
+        }
+        else {
+            relay_journal_spill(p->journal, seg, (apr_size_t)run);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        count(p, &p->n_written, CHAT_CTR_PERSIST_WRITTEN, (apr_uint64_t)n);
+    }
+}
+
+/* Re-reads one claimed journal segment from where the last re-read stopped and writes its
+ * records. APR_EOF: nothing to claim; APR_SUCCESS: one segment done; else it failed (the
+ * claim goes back). */
+static apr_status_t reread_segment(worker_t *w)
+{
+    relay_persist_t *p = w->p;
+    relay_journal_reader_t *r = NULL;
+    apr_pool_t *rp = NULL;
+    const unsigned char *pl;
+    apr_size_t plen, claimed, skipped = 0, bad = 0;
+    apr_off_t from, to = 0;
+    apr_uint64_t seg;
+    int sealed, k = 0;
+    apr_status_t rv;
+
+    rv = relay_journal_claim(p->journal, &seg, &from, &claimed, &sealed);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    to = from;
+    rv = apr_pool_create(&rp, w->pool);
+    if (rv == APR_SUCCESS) {
+        rv = relay_journal_reader_open(&r, relay_journal_path(p->journal, seg, rp), from,
+                                       sealed, rp);
+    }
+    while (rv == APR_SUCCESS) {
+        chat_msg_t *m = NULL;
+        apr_off_t off;
+
+        rv = relay_journal_reader_next(r, &pl, &plen, &off, &skipped);
+        if (rv == APR_SUCCESS || rv == APR_EOF) {
+            to = off;
+        }
+        if (rv == APR_SUCCESS) {
+            if (chat_msg_decode_full(&m, (const char *)pl, plen, w->scratch) == APR_SUCCESS) {
+                w->msgs[k++] = m;
+            }
+            else {
+                bad++;
+            }
+        }
+        if (k > 0 && (k == p->cfg->persist_batch_size || rv == APR_EOF)) {
+            apr_status_t wr = save_retrying(w, k);
+
+            apr_pool_clear(w->scratch);
+            k = 0;
+            if (wr != APR_SUCCESS) {
+                rv = wr;
+                break;
+            }
+        }
+    }
+    if (rv == APR_EOF && k == 0) {
+        relay_journal_release(p->journal, seg, claimed, to, 1);
+        count(p, &p->n_written, CHAT_CTR_PERSIST_WRITTEN, claimed);
+        rv = APR_SUCCESS;
+    }
+    else {
+        char err[120];
+
+        relay_journal_release(p->journal, seg, claimed, 0, 0);
+        CHAT_LOG(p->log, CHAT_LOG_DEBUG, "journal re-read interrupted", "segment",
+                 apr_psprintf(rp != NULL ? rp : w->scratch, "%" APR_UINT64_T_FMT, seg), "err",
+                 chat_err_str(rv, err, sizeof(err)));
+        if (rv == APR_EOF) {
+            rv = APR_EGENERAL;
+        }
+    }
+    if (skipped > 0 || bad > 0) {
+        CHAT_LOG(p->log, CHAT_LOG_WARN, "journal damage skipped", "segment",
+                 apr_psprintf(w->scratch, "%" APR_UINT64_T_FMT, seg), "bytes",
+                 apr_psprintf(w->scratch, "%" APR_SIZE_T_FMT, skipped), "records",
+                 apr_psprintf(w->scratch, "%" APR_SIZE_T_FMT, bad));
+    }
+    apr_pool_clear(w->scratch);
+    if (rp != NULL) {
+        apr_pool_destroy(rp);
+    }
+    return rv;
+}
+
+/* Takes up to a batch: waits PERSIST_FLUSH_MS for the first job (so an idle worker still
+ * looks at the journal), then as many as arrive within PERSIST_FLUSH_MS of it. */
+static int collect(worker_t *w, int *end)
+{
+    relay_persist_t *p = w->p;
+    apr_interval_time_t window = apr_time_from_msec(p->cfg->persist_flush_ms);
+    apr_time_t until = apr_time_now() + (window > 0 ? window : 1);
+    int n = 0;
+    int depth;
+    void *item;
+
+    while (n < p->cfg->persist_batch_size
+           && ring_pop(&p->jobs, until, &item, &depth) == APR_SUCCESS) {
+        set_depth(p, depth);
+        if (item == &p->end_marker) {
+            *end = 1;
+            break;
+        }
+        if (n == 0) {
+            until = apr_time_now() + window;
+        }
+        w->batch[n++] = item;
+    }
+    return n;
+}
+
+static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
+{
+    worker_t *w = data;
+    relay_persist_t *p = w->p;
+    int end = 0;
+
+    (void)thd;
+    if (worker_open(w, p) != APR_SUCCESS) {
+        CHAT_LOG(p->log, CHAT_LOG_ERROR, "persistence worker out of memory");
+        return NULL;
+    }
+    while (!end) {
+        int n = collect(w, &end);
+
+        if (n > 0) {
+            write_jobs(w, n);
+            apr_pool_clear(w->scratch);
+        }
+        /* The journal's turn: while running one segment between batches; at the end every
+         * segment left, until the shutdown deadline. */
+        while (reread_segment(w) == APR_SUCCESS && end && !is_past_deadline(p)) {
+        }
+    }
+    worker_close(w);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static void run_read(worker_t *w, read_job_t *job)
+{
+    relay_read_result_t *res = &job->res;
+    int has_more = 0;
+    apr_status_t rv;
+
+    switch (res->kind) {
+    case RELAY_READ_RECENT:
+        rv = chat_store_room_recent(w->store, res->room, NULL, job->limit, &res->msgs, &has_more,
+                                    job->pool);
+        if (rv == APR_SUCCESS) {
+            rv = chat_store_room_max_seq(w->store, res->room, &res->max_seq);
+        }
+        break;
+    case RELAY_READ_AFTER:
+        rv = chat_store_room_after(w->store, res->room, job->after_seq, job->limit, &res->msgs,
+                                   job->pool);
+        break;
+    default:
+        rv = chat_store_room_max_seq(w->store, res->room, &res->max_seq);
+        break;
+    }
+    if (rv != APR_SUCCESS && rv != CHAT_ESTORE_DISABLED) {
+        set_store_up(w->p, 0, rv, w->store);
+        rv = CHAT_ESTORE_UNAVAILABLE;
+        res->msgs = NULL;
+    }
+    else if (rv == APR_SUCCESS) {
+        set_store_up(w->p, 1, rv, w->store);
+    }
+    res->status = rv;
+}
+
+static void *APR_THREAD_FUNC reader_main(apr_thread_t *thd, void *data)
+{
+    worker_t *w = data;
+    relay_persist_t *p = w->p;
+    void *item;
+
+    (void)thd;
+    if (worker_open(w, p) != APR_SUCCESS) {
+        CHAT_LOG(p->log, CHAT_LOG_ERROR, "persistence reader out of memory");
+        return NULL;
+    }
+    while (ring_pop(&p->reads, 0, &item, NULL) == APR_SUCCESS && item != &p->end_marker) {
+        read_job_t *job = item;
+
+        run_read(w, job);
+        apr_thread_mutex_lock(p->mbox_lock);
+        if (p->mbox_tail != NULL) {
+            p->mbox_tail->next = job;
+        }
+        else {
+            p->mbox_head = job;
+        }
+        p->mbox_tail = job;
+        apr_thread_mutex_unlock(p->mbox_lock);
+        if (p->wake != NULL) {
+            p->wake(p->wake_arg);
+        }
+    }
+    worker_close(w);
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC syncer_main(apr_thread_t *thd, void *data)
+{
+    relay_persist_t *p = data;
+    apr_interval_time_t every = apr_time_from_msec(p->cfg->spool_fsync_ms);
+    int stop = 0;
+
+    (void)thd;
+    while (!stop) {
+        apr_status_t rv;
+
+        apr_thread_mutex_lock(p->stop_lock);
+        if (!p->sync_stop) {
+            apr_thread_cond_timedwait(p->stop_cond, p->stop_lock, every > 0 ? every : 1000);
+        }
+        stop = p->sync_stop;
+        apr_thread_mutex_unlock(p->stop_lock);
+        rv = relay_journal_sync(p->journal);
+        if (rv != APR_SUCCESS) {
+            char err[120];
+
+            CHAT_LOG(p->log, CHAT_LOG_ERROR, "journal fsync failed", "err",
+                     chat_err_str(rv, err, sizeof(err)));
+        }
+        update_journal_gauges(p);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- public */
+
+static apr_status_t cleanup_persist(void *data)
+{
+    relay_persist_t *p = data;
+
+    if (p->started && !p->closed) {
+        relay_persist_shutdown(p, apr_time_now());
+    }
+    return APR_SUCCESS;
+}
+
+/* JOURNAL_SEGMENT_BYTES: an optional tuning variable read from the raw configuration. */
+static apr_status_t segment_bytes(const chat_config_t *cfg, apr_size_t *out, chat_log_t *log)
+{
+    const char *v = cfg->raw != NULL ? apr_table_get(cfg->raw, "JOURNAL_SEGMENT_BYTES") : NULL;
+    char *end = NULL;
+    apr_int64_t n;
+
+    *out = 0;
+    if (v == NULL || *v == '\0') {
+        return APR_SUCCESS;
+    }
+    n = apr_strtoi64(v, &end, 10);
+    if (*end != '\0' || n < 4096 || n > (apr_int64_t)1 << 30) {
+        CHAT_LOG(log, CHAT_LOG_ERROR, "bad configuration", "var", "JOURNAL_SEGMENT_BYTES",
+                 "reason", "not a size between 4096 and 1073741824");
+        return CHAT_ECONFIG;
+    }
+    *out = (apr_size_t)n;
+    return APR_SUCCESS;
+}
+
+/* Opens (and closes) a store once so a bad storage configuration stops the relay at start
+ * instead of leaving every worker without a store. */
+static apr_status_t check_store_config(relay_persist_t *p)
+{
+    apr_pool_t *tmp = NULL;
+    chat_store_t *store = NULL;
+    apr_status_t rv;
+    char err[120];
+
+    rv = apr_pool_create(&tmp, p->pool);
+    if (rv == APR_SUCCESS) {
+        rv = chat_store_open(&store, p->cfg, tmp);
+        if (rv != APR_SUCCESS) {
+            CHAT_LOG(p->log, CHAT_LOG_ERROR, "cannot open the store", "storage",
+                     chat_config_storage_name(p->cfg->storage), "err",
+                     chat_err_str(rv, err, sizeof(err)));
+        }
+        apr_pool_destroy(tmp);
+    }
+    return rv;
+}
 
 apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cfg,
                                   chat_shm_t *shm, chat_log_t *log, apr_pool_t *pool)
 {
     relay_persist_t *p = apr_pcalloc(pool, sizeof(*p));
+    apr_size_t seg_max = 0;
+    apr_status_t rv;
+    char err[120];
 
-    (void)shm;
-    (void)log;
+    p->pool = pool;
     p->cfg = cfg;
-    *out = p;
-    return APR_SUCCESS;
+    p->shm = shm;
+    p->log = log;
+    p->disabled = cfg->storage == CHAT_STORAGE_NONE;
+    atomic_init(&p->store_up, p->disabled ? 0 : 1);
+    if (p->disabled) {
+        *out = p;
+        return APR_SUCCESS;
+    }
+    gauge(p, CHAT_CTR_STORE_UP, 1);
+    p->enc = apr_palloc(pool, CHAT_MSG_MAX_ENCODED + 1);
+    rv = segment_bytes(cfg, &seg_max, log);
+    if (rv == APR_SUCCESS) {
+        rv = ring_init(&p->jobs, cfg->persist_queue_size, cfg->persist_workers, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = ring_init(&p->reads, READ_QUEUE_SIZE, 1, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&p->stop_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&p->stop_cond, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&p->mbox_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = check_store_config(p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = relay_journal_open(&p->journal, cfg->journal_dir, seg_max, pool);
+        if (rv != APR_SUCCESS) {
+            CHAT_LOG(log, CHAT_LOG_ERROR, "cannot open the journal", "dir", cfg->journal_dir,
+                     "err", chat_err_str(rv, err, sizeof(err)));
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        /* A pre-cleanup: runs before the threads' pools (children of pool) and the rings and
+         * the journal go, so the threads are joined while all of it still exists. */
+        apr_pool_pre_cleanup_register(pool, p, cleanup_persist);
+        update_journal_gauges(p);
+        *out = p;
+    }
+    return rv;
 }
 
 apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered)
 {
-    (void)p;
+    relay_journal_stats_t before, after;
+    worker_t w;
+    apr_status_t rv;
+    char err[120];
+
     *recovered = 0;
-    return APR_SUCCESS;
+    if (p->disabled) {
+        return APR_SUCCESS;
+    }
+    relay_journal_stats(p->journal, &before);
+    if (before.unclaimed == 0) {
+        return APR_SUCCESS;
+    }
+    memset(&w, 0, sizeof(w));
+    w.once = 1;
+    rv = worker_open(&w, p);
+    while (rv == APR_SUCCESS) {
+        rv = reread_segment(&w);
+    }
+    worker_close(&w);
+    relay_journal_stats(p->journal, &after);
+    *recovered = (apr_size_t)(before.pending - after.pending);
+    update_journal_gauges(p);
+    if (rv == APR_EOF) {
+        CHAT_LOG(p->log, CHAT_LOG_INFO, "journal replayed into the store", "messages",
+                 apr_psprintf(p->pool, "%" APR_SIZE_T_FMT, *recovered));
+    }
+    else {
+        CHAT_LOG(p->log, CHAT_LOG_WARN, "journal kept for later: store unreachable", "messages",
+                 apr_psprintf(p->pool, "%" APR_UINT64_T_FMT, after.pending), "err",
+                 chat_err_str(rv, err, sizeof(err)));
+    }
+    return rv == CHAT_ECONFIG ? rv : APR_SUCCESS;
 }
 
 apr_status_t relay_persist_start(relay_persist_t *p, void (*wake)(void *arg), void *arg)
 {
-    (void)p;
-    (void)wake;
-    (void)arg;
-    return APR_SUCCESS;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    if (p->disabled || p->started) {
+        return APR_SUCCESS;
+    }
+    p->wake = wake;
+    p->wake_arg = arg;
+    p->workers = apr_pcalloc(p->pool, sizeof(worker_t) * (apr_size_t)p->cfg->persist_workers);
+    for (i = 0; i < p->cfg->persist_workers; i++) {
+        p->workers[i].index = i;
+        p->workers[i].p = p;
+    }
+    p->reader.index = i;
+    p->reader.p = p;
+    p->started = 1;
+    for (i = 0; rv == APR_SUCCESS && i < p->cfg->persist_workers; i++) {
+        rv = apr_thread_create(&p->workers[i].thd, NULL, writer_main, &p->workers[i], p->pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_create(&p->reader.thd, NULL, reader_main, &p->reader, p->pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_create(&p->syncer, NULL, syncer_main, p, p->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        char err[120];
+
+        CHAT_LOG(p->log, CHAT_LOG_ERROR, "cannot start the persistence threads", "err",
+                 chat_err_str(rv, err, sizeof(err)));
+        relay_persist_shutdown(p, apr_time_now());
+    }
+    return rv;
+}
+
+/* A copy of msg in one malloc (the nonce is never stored). NULL when out of memory. */
+static job_t *job_create(const chat_msg_t *msg, apr_uint64_t seg)
+{
+    const char *src[5] = { msg->message_id, msg->room_id, msg->user_id, msg->username,
+                           msg->content };
+    apr_size_t len[5], total = 0;
+    const char **dst[5];
+    job_t *job;
+    char *at;
+
+    for (int i = 0; i < 5; i++) {
+        len[i] = src[i] != NULL ? strlen(src[i]) + 1 : 0;
+        total += len[i];
+    }
+    job = malloc(sizeof(*job) + total);
+    if (job == NULL) {
+        return NULL;
+    }
+    job->seg = seg;
+    job->msg = *msg;
+    job->msg.nonce = NULL;
+    dst[0] = &job->msg.message_id;
+    dst[1] = &job->msg.room_id;
+    dst[2] = &job->msg.user_id;
+    dst[3] = &job->msg.username;
+    dst[4] = &job->msg.content;
+    at = job->data;
+    for (int i = 0; i < 5; i++) {
+        *dst[i] = src[i] != NULL ? memcpy(at, src[i], len[i]) : NULL;
+        at += len[i];
+    }
+    return job;
 }
 
 apr_status_t relay_persist_push(relay_persist_t *p, const chat_msg_t *msg)
 {
-    (void)p;
-    (void)msg;
+    apr_uint64_t seg = 0;
+    apr_size_t len;
+    job_t *job;
+    int depth;
+    apr_status_t rv;
+
+    if (p->disabled) {
+        return APR_SUCCESS;
+    }
+    if (p->closed) {
+        return APR_EOF;
+    }
+    rv = chat_msg_encode(msg, p->enc, CHAT_MSG_MAX_ENCODED + 1, &len);
+    if (rv == APR_SUCCESS) {
+        rv = relay_journal_append(p->journal, p->enc, len, &seg);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    job = job_create(msg, seg);
+    if (job != NULL && ring_push(&p->jobs, job, 0, &depth) == APR_SUCCESS) {
+        set_depth(p, depth);
+        count(p, &p->n_queued, CHAT_CTR_PERSIST_QUEUED, 1);
+        return APR_SUCCESS;
+    }
+    free(job);                           /* the journal holds the message */
+    relay_journal_spill(p->journal, seg, 1);
+    count(p, &p->n_spilled, CHAT_CTR_PERSIST_SPILLED, 1);
     return APR_SUCCESS;
 }
 
 apr_status_t relay_persist_read(relay_persist_t *p, relay_read_kind_e kind, const char *room,
                                 apr_int64_t after_seq, int limit, apr_uint64_t *ticket)
 {
-    (void)p;
-    (void)kind;
-    (void)room;
-    (void)after_seq;
-    (void)limit;
-    (void)ticket;
-    return CHAT_ESTORE_DISABLED;
+    apr_pool_t *jp = NULL;
+    read_job_t *job;
+    apr_status_t rv;
+
+    if (p->disabled) {
+        return CHAT_ESTORE_DISABLED;
+    }
+    if (p->closed) {
+        return CHAT_ESTORE_UNAVAILABLE;
+    }
+    rv = apr_pool_create_unmanaged_ex(&jp, NULL, NULL);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    job = apr_pcalloc(jp, sizeof(*job));
+    job->pool = jp;
+    job->after_seq = after_seq;
+    job->limit = limit < 1 ? 1 : limit > CHAT_STORE_MAX_LIMIT ? CHAT_STORE_MAX_LIMIT : limit;
+    job->res.kind = kind;
+    job->res.ticket = ++p->next_ticket;
+    job->res.room = apr_pstrdup(jp, room);
+    rv = ring_push(&p->reads, job, 0, NULL);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(jp);
+        return rv;
+    }
+    *ticket = job->res.ticket;
+    return APR_SUCCESS;
 }
 
 void relay_persist_drain(relay_persist_t *p,
                          void (*on_result)(void *arg, const relay_read_result_t *r), void *arg)
 {
-    (void)p;
-    (void)on_result;
-    (void)arg;
+    read_job_t *job, *next;
+
+    if (p->disabled) {
+        return;
+    }
+    apr_thread_mutex_lock(p->mbox_lock);
+    job = p->mbox_head;
+    p->mbox_head = p->mbox_tail = NULL;
+    apr_thread_mutex_unlock(p->mbox_lock);
+    for (; job != NULL; job = next) {
+        next = job->next;
+        if (on_result != NULL) {
+            on_result(arg, &job->res);
+        }
+        apr_pool_destroy(job->pool);
+    }
 }
 
 int relay_persist_is_store_up(const relay_persist_t *p)
 {
-    (void)p;
-    return 0;
+    return atomic_load(&((relay_persist_t *)p)->store_up);
+}
+
+void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out)
+{
+    relay_journal_stats_t js;
+
+    memset(out, 0, sizeof(*out));
+    if (p->disabled) {
+        return;
+    }
+    relay_journal_stats(p->journal, &js);
+    out->queued = atomic_load(&p->n_queued);
+    out->spilled = atomic_load(&p->n_spilled);
+    out->written = atomic_load(&p->n_written);
+    out->failed = atomic_load(&p->n_failed);
+    out->retried = atomic_load(&p->n_retried);
+    out->last_batch_us = atomic_load(&p->n_batch_us);
+    out->depth = (apr_uint64_t)atomic_load(&p->depth);
+    out->pending = js.pending;
+    out->journal_bytes = js.bytes;
+    out->journal_segments = js.segments;
+}
+
+/* Frees jobs still queued (threads never started or already gone): they stay journaled. */
+static void discard_queued(relay_persist_t *p)
+{
+    void *item;
+
+    while (ring_pop(&p->jobs, 1, &item, NULL) == APR_SUCCESS) {
+        if (item != &p->end_marker) {
+            job_t *job = item;
+
+            relay_journal_spill(p->journal, job->seg, 1);
+            free(job);
+        }
+    }
+    while (ring_pop(&p->reads, 1, &item, NULL) == APR_SUCCESS) {
+        if (item != &p->end_marker) {
+            apr_pool_destroy(((read_job_t *)item)->pool);
+        }
+    }
 }
 
 apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline)
 {
-    (void)p;
-    (void)deadline;
+    relay_journal_stats_t js;
+    apr_status_t trv;
+    int i;
+
+    if (p->disabled || p->closed) {
+        return APR_SUCCESS;
+    }
+    p->closed = 1;                          /* no more pushes or reads */
+    apr_thread_mutex_lock(p->stop_lock);
+    p->stopping = 1;
+    p->deadline = deadline;
+    apr_thread_cond_broadcast(p->stop_cond);
+    apr_thread_mutex_unlock(p->stop_lock);
+    if (p->started) {
+        /* One end marker per worker, behind the real work (FIFO), in the reserved slots. */
+        for (i = 0; i < p->cfg->persist_workers; i++) {
+            if (p->workers[i].thd != NULL) {
+                ring_push(&p->jobs, &p->end_marker, 1, NULL);
+            }
+        }
+        if (p->reader.thd != NULL) {
+            ring_push(&p->reads, &p->end_marker, 1, NULL);
+        }
+        for (i = 0; i < p->cfg->persist_workers; i++) {
+            if (p->workers[i].thd != NULL) {
+                apr_thread_join(&trv, p->workers[i].thd);
+            }
+        }
+        if (p->reader.thd != NULL) {
+            apr_thread_join(&trv, p->reader.thd);
+        }
+    }
+    discard_queued(p);
+    relay_persist_drain(p, NULL, NULL);
+    relay_journal_seal(p->journal);         /* an empty last segment goes now */
+    if (p->syncer != NULL) {
+        apr_thread_mutex_lock(p->stop_lock);
+        p->sync_stop = 1;
+        apr_thread_cond_broadcast(p->stop_cond);
+        apr_thread_mutex_unlock(p->stop_lock);
+        apr_thread_join(&trv, p->syncer);   /* its last round syncs what is left */
+    }
+    else {
+        relay_journal_sync(p->journal);
+    }
+    update_journal_gauges(p);
+    relay_journal_stats(p->journal, &js);
+    if (js.pending > 0) {
+        CHAT_LOG(p->log, CHAT_LOG_WARN, "messages left in the journal for the next start",
+                 "messages", apr_psprintf(p->pool, "%" APR_UINT64_T_FMT, js.pending),
+                 "segments", apr_psprintf(p->pool, "%" APR_UINT64_T_FMT, js.segments));
+        return APR_TIMEUP;
+    }
+    CHAT_LOG(p->log, CHAT_LOG_INFO, "persistence drained", "written",
+             apr_psprintf(p->pool, "%" APR_UINT64_T_FMT, atomic_load(&p->n_written)));
     return APR_SUCCESS;
 }

@@ -69,6 +69,23 @@ void relay_persist_drain(relay_persist_t *p,
 /* 1 while the last store operation succeeded. */
 int relay_persist_is_store_up(const relay_persist_t *p);
 
+/* The pipeline's counters (the same numbers go to the analytics segment when one is given). */
+typedef struct relay_persist_stats_t {
+    apr_uint64_t queued;          /* handed to the in-memory queue */
+    apr_uint64_t spilled;         /* left to the journal: queue full */
+    apr_uint64_t written;         /* confirmed in the store */
+    apr_uint64_t failed;          /* failed store write attempts */
+    apr_uint64_t retried;         /* store write retries */
+    apr_uint64_t depth;           /* jobs in the queue now */
+    apr_uint64_t pending;         /* journaled, not yet confirmed */
+    apr_uint64_t journal_bytes;   /* bytes in journal segments */
+    apr_uint64_t journal_segments;
+    apr_uint64_t last_batch_us;   /* latency of the last successful batch */
+} relay_persist_stats_t;
+
+/* Any thread: a snapshot of the counters. */
+void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out);
+
 /* Stops accepting pushes, drains the queue and the journal into the store until deadline,
  * joins the threads. What could not be written stays in the journal (counted in the log).
  * APR_SUCCESS or APR_TIMEUP when messages remain journaled. */

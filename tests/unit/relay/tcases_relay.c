@@ -1,5 +1,5 @@
 /* The TCases of tests/unit/test_relay: the relay's persistence pipeline. */
-#include "check_main.h"
+#include "../check_main.h"
 
 TCase *tcase_relay_journal(void);
 TCase *tcase_relay_persist(void);
