@@ -1,1 +1,5 @@
 # tools/: chat-token (installed) and chat-bench (not installed).
+
+bin_PROGRAMS += tools/chat-token
+tools_chat_token_SOURCES = tools/chat_token_main.c
+tools_chat_token_LDADD = $(CHAT_COMMON_LIBS)
