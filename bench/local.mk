@@ -18,3 +18,16 @@ bench: bench/chat-bench relay/chat-relay
 	BENCH_SCENARIOS="$(BENCH_SCENARIOS)" \
 	$(SHELL) $(top_srcdir)/bench/run-bench.sh
 .PHONY: bench
+
+# Unit tests of the codec and the statistics (Check), run by make check.
+check_PROGRAMS += tests/unit/test_bench
+tests_unit_test_bench_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
+	tests/unit/bench/tcases_bench.c \
+	tests/unit/bench/test_bench_ws.c \
+	tests/unit/bench/test_bench_stats.c \
+	bench/bench_ws.c bench/bench_ws.h \
+	bench/bench_stats.c bench/bench_stats.h
+tests_unit_test_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
+tests_unit_test_bench_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_unit_test_bench_LDADD = $(CHECK_LIBS) $(APR_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/unit/test_bench
