@@ -1,0 +1,32 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import tailwindcss from '@tailwindcss/vite';
+
+// The dev server proxies /ws, /api and /health to a running stack (Apache on :8080 by
+// default, or CHAT_DEV_BACKEND) so `npm run dev` behaves like the page behind Apache.
+const backend = process.env.CHAT_DEV_BACKEND ?? 'http://127.0.0.1:8080';
+
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  base: '/',
+  build: {
+    target: 'es2020',
+    sourcemap: false,
+    // Nothing inlined as data: URIs, so a strict CSP (font-src/img-src 'self') holds.
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 400,
+  },
+  server: {
+    proxy: {
+      '/api': backend,
+      '/health': backend,
+      '/ws': { target: backend.replace(/^http/, 'ws'), ws: true },
+    },
+  },
+  test: {
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
+    restoreMocks: true,
+  },
+});
