@@ -1,7 +1,13 @@
 # relay/: chat-relay, the libwebsockets daemon.
 sbin_PROGRAMS += relay/chat-relay
 relay_chat_relay_SOURCES = \
-	relay/relay_main.c \
+	relay/relay_main.c relay/relay_server.h \
+	relay/relay_proto.c relay/relay_proto.h \
+	relay/relay_gate.c relay/relay_gate.h \
+	relay/relay_http.c relay/relay_http.h \
+	relay/relay_conn.c relay/relay_conn.h \
+	relay/relay_room.c relay/relay_room.h \
+	relay/relay_frame.c relay/relay_frame.h \
 	relay/relay_persist.c relay/relay_persist.h \
 	relay/relay_journal.c relay/relay_journal.h
 relay_chat_relay_CPPFLAGS = $(AM_CPPFLAGS) $(LWS_CFLAGS) -I$(top_srcdir)/relay

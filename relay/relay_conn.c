@@ -1,0 +1,499 @@
+/* relay_conn.c: one WebSocket client: inbound frames, outbound queue, slow consumers.
+ *
+ * Inbound: a message arrives in one or more RECEIVE callbacks (lws splits frames at its rx
+ * buffer and the client may fragment); pieces are gathered in a malloc'd CHAT_MSG_MAX_FRAME
+ * buffer only when a message does not arrive whole. A complete message is decoded
+ * (chat_msg_decode), de-duplicated by nonce, rate limited (chat_bucket) and handed to the room.
+ *
+ * Outbound: see relay_conn.h. A client that loses messages to a full ring is told how many at
+ * its next write; one that stays behind for SLOW_CLIENT_TIMEOUT, or accepts nothing for
+ * SEND_TIMEOUT while data is pending, is closed with 1013.
+ *
+ * Thread: lws service thread only; nothing here blocks. */
+#include "relay_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <apr_strings.h>
+
+#include "relay_room.h"
+#include "relay_gate.h"
+
+#define CLOSE_TRY_AGAIN_LATER 1013
+#define CLOSE_GRACE_S 3          /* a closing client that does not read is cut after this */
+
+/* ------------------------------------------------------------------ outbound queue */
+
+void relay_conn_want_write(relay_conn_t *c)
+{
+    if (!c->want_write) {
+        c->want_write = 1;
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+static void note_pending(relay_conn_t *c, apr_time_t now)
+{
+    if (c->pending_since == 0) {
+        c->pending_since = now;
+    }
+}
+
+static void drop_oldest(relay_conn_t *c, apr_time_t now)
+{
+    relay_frame_t *old = c->q[c->q_head];
+
+    c->q_head = (c->q_head + 1) % c->q_cap;
+    c->q_len--;
+    if (old->unsent > 0) {
+        old->unsent--;
+    }
+    relay_frame_unref(old);
+    c->missed++;
+    if (c->behind_since == 0) {
+        c->behind_since = now;
+    }
+    chat_shm_add(c->srv->shm, CHAT_CTR_SLOW_DROPPED, 1);
+}
+
+void relay_conn_enqueue_own(relay_conn_t *c, relay_frame_t *f, apr_time_t now)
+{
+    if (c->q == NULL || c->close_code != 0) {
+        relay_frame_unref(f);
+        return;
+    }
+    if (c->q_len == c->q_cap) {
+        drop_oldest(c, now);
+    }
+    c->q[(c->q_head + c->q_len) % c->q_cap] = f;
+    c->q_len++;
+    note_pending(c, now);
+    relay_conn_want_write(c);
+}
+
+void relay_conn_enqueue(relay_conn_t *c, relay_frame_t *f, apr_time_t now)
+{
+    relay_frame_ref(f);
+    relay_conn_enqueue_own(c, f, now);
+}
+
+void relay_conn_set_backlog(relay_conn_t *c, relay_frame_t **frames, int n)
+{
+    c->backlog = frames;
+    c->bl_len = n;
+    c->bl_pos = 0;
+    c->state = RELAY_CONN_LIVE;
+    if (n > 0 || c->q_len > 0) {
+        note_pending(c, apr_time_now());
+        relay_conn_want_write(c);
+    }
+}
+
+static void release_backlog(relay_conn_t *c)
+{
+    int i;
+
+    for (i = c->bl_pos; i < c->bl_len; i++) {
+        relay_frame_unref(c->backlog[i]);
+    }
+    free(c->backlog);
+    c->backlog = NULL;
+    c->bl_len = c->bl_pos = 0;
+}
+
+static void release_queue(relay_conn_t *c)
+{
+    while (c->q_len > 0) {
+        relay_frame_t *f = c->q[c->q_head];
+
+        c->q_head = (c->q_head + 1) % c->q_cap;
+        c->q_len--;
+        if (f->unsent > 0) {
+            f->unsent--;
+        }
+        relay_frame_unref(f);
+    }
+    free(c->q);
+    c->q = NULL;
+}
+
+/* ------------------------------------------------------------------ per-connection frames */
+
+/* A system message to this client alone (no seq, not stored). */
+static relay_frame_t *make_notice(relay_conn_t *c, const char *text, apr_time_t now)
+{
+    char id[CHAT_MSG_ID_LEN + 1];
+    chat_msg_t m;
+
+    memset(&m, 0, sizeof(m));
+    chat_id_next_message(&c->srv->ids, now, id);
+    m.message_id = id;
+    m.room_id = c->id.room;
+    m.type = CHAT_MSG_SYSTEM;
+    m.user_id = "system";
+    m.username = "System";
+    m.content = text;
+    m.timestamp = now;
+    return relay_frame_encode(&m, c->srv->enc);
+}
+
+static apr_size_t escape(char *dst, apr_size_t cap, const char *s)
+{
+    apr_size_t n = chat_msg_json_escape(dst, cap - 1, s, strlen(s), NULL);
+
+    dst[n] = '\0';
+    return n;
+}
+
+void relay_conn_send_ack(relay_conn_t *c, const char *nonce, const relay_frame_t *msg,
+                         apr_time_t now)
+{
+    char esc[6 * CHAT_MSG_MAX_NONCE * 4 + 1], buf[sizeof(esc) + 160];
+    int n;
+
+    escape(esc, sizeof(esc), nonce);
+    n = snprintf(buf, sizeof(buf),
+                 "{\"type\":\"ack\",\"nonce\":\"%s\",\"messageId\":\"%s\",\"seq\":%"
+                 APR_INT64_T_FMT "}", esc, msg->message_id, msg->seq);
+    relay_conn_enqueue_own(c, relay_frame_create(buf, (apr_size_t)n), now);
+}
+
+void relay_conn_send_reject(relay_conn_t *c, const char *nonce, apr_status_t why,
+                            apr_int64_t retry_ms, apr_time_t now)
+{
+    char esc[6 * CHAT_MSG_MAX_NONCE * 4 + 1], text[256], buf[sizeof(esc) + 512];
+    char ebuf[128];
+    const char *msg = chat_err_str(why, ebuf, sizeof(ebuf));
+    relay_frame_t *f;
+    int n;
+
+    if (why == CHAT_ERATE_LIMITED) {
+        apr_snprintf(text, sizeof(text), "rate limited: at most %g messages per second",
+                     c->srv->cfg->rate_per_sec);
+        msg = text;
+    }
+    if (nonce == NULL) {
+        f = make_notice(c, msg, now);
+    }
+    else {
+        char emsg[sizeof(text) * 6];
+
+        escape(esc, sizeof(esc), nonce);
+        escape(emsg, sizeof(emsg), msg);
+        n = snprintf(buf, sizeof(buf),
+                     "{\"type\":\"error\",\"nonce\":\"%s\",\"code\":\"%s\",\"message\":\"%s\","
+                     "\"retryAfterMs\":%" APR_INT64_T_FMT "}",
+                     esc, chat_err_code(why), emsg, retry_ms);
+        f = relay_frame_create(buf, (apr_size_t)(n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1));
+    }
+    if (f != NULL) {
+        relay_conn_enqueue_own(c, f, now);
+    }
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+int relay_conn_on_filter(relay_server_t *srv, relay_conn_t *c, struct lws *wsi)
+{
+    if (srv->gate_wsi != wsi) {
+        return -1;                       /* not approved by the gate */
+    }
+    memset(c, 0, sizeof(*c));
+    c->wsi = wsi;
+    c->srv = srv;
+    c->id = srv->gate_ident;
+    c->shm_slot = -1;
+    srv->gate_wsi = NULL;
+    return 0;
+}
+
+int relay_conn_on_established(relay_server_t *srv, relay_conn_t *c)
+{
+    const chat_config_t *cfg = srv->cfg;
+    apr_time_t now = apr_time_now();
+
+    if (c->srv != srv) {
+        return -1;
+    }
+    c->q_cap = cfg->client_send_queue > 0 ? cfg->client_send_queue : 1;
+    c->q = calloc((size_t)c->q_cap, sizeof(*c->q));
+    if (c->q == NULL) {
+        return -1;
+    }
+    chat_id_next_client(&srv->ids, c->client_id);
+    chat_bucket_init(&c->bucket, cfg->rate_per_sec, cfg->rate_burst, now);
+    if (relay_room_join(srv, c, now) != APR_SUCCESS) {
+        return -1;
+    }
+    c->joined = 1;
+    relay_gate_ip_acquire(srv, c->id.ip);
+    c->all_next = srv->conns;
+    if (srv->conns != NULL) {
+        srv->conns->all_prev = c;
+    }
+    srv->conns = c;
+    srv->n_conns++;
+    chat_shm_conn_open(srv->shm, c->client_id, c->id.user_id, c->id.username, c->id.room, now,
+                       &c->shm_slot);
+    CHAT_LOG(srv->log, CHAT_LOG_DEBUG, "client connected", "conn", c->client_id,
+             "room", c->id.room, "user", c->id.user_id);
+    return 0;
+}
+
+void relay_conn_on_closed(relay_server_t *srv, relay_conn_t *c)
+{
+    apr_time_t now = apr_time_now();
+
+    if (c->srv != srv) {
+        return;                          /* refused before it was ours */
+    }
+    if (c->joined) {
+        relay_room_leave(srv, c, now);
+        relay_gate_ip_release(srv, c->id.ip);
+        if (c->all_prev != NULL) {
+            c->all_prev->all_next = c->all_next;
+        }
+        else {
+            srv->conns = c->all_next;
+        }
+        if (c->all_next != NULL) {
+            c->all_next->all_prev = c->all_prev;
+        }
+        srv->n_conns--;
+        chat_shm_conn_close(srv->shm, c->shm_slot, c->client_id, c->id.user_id, c->id.room);
+        c->joined = 0;
+    }
+    release_backlog(c);
+    release_queue(c);
+    free(c->rx);
+    c->rx = NULL;
+    c->srv = NULL;
+}
+
+void relay_conn_close(relay_conn_t *c, int code, const char *reason)
+{
+    if (c->close_code != 0) {
+        return;
+    }
+    c->close_code = code;
+    c->close_reason = reason;
+    c->want_write = 0;                   /* force a fresh request */
+    relay_conn_want_write(c);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+}
+
+void relay_conn_check(relay_conn_t *c, apr_time_t now)
+{
+    const chat_config_t *cfg = c->srv->cfg;
+    apr_interval_time_t slow = apr_time_from_sec(cfg->slow_client_timeout_s);
+    apr_interval_time_t stall = apr_time_from_sec(cfg->send_timeout_s);
+
+    if (c->close_code != 0) {
+        return;
+    }
+    if ((c->behind_since != 0 && cfg->slow_client_timeout_s > 0 && now - c->behind_since >= slow)
+        || (c->pending_since != 0 && cfg->send_timeout_s > 0 && now - c->pending_since >= stall)) {
+        chat_shm_add(c->srv->shm, CHAT_CTR_SLOW_DISCONNECTS, 1);
+        CHAT_LOG(c->srv->log, CHAT_LOG_INFO, "slow client disconnected", "conn", c->client_id,
+                 "room", c->id.room);
+        relay_conn_close(c, CLOSE_TRY_AGAIN_LATER, "too slow");
+    }
+}
+
+/* ------------------------------------------------------------------ inbound */
+
+static int close_now(relay_conn_t *c, enum lws_close_status code, const char *reason)
+{
+    lws_close_reason(c->wsi, code, (unsigned char *)reason, strlen(reason));
+    return -1;
+}
+
+static void handle_message(relay_server_t *srv, relay_conn_t *c, const char *buf,
+                           apr_size_t len, apr_time_t now)
+{
+    chat_msg_t *msg = NULL;
+    const char *nonce = NULL;
+    const relay_frame_t *prev;
+    apr_uint64_t key = 0;
+    apr_status_t rv;
+    int held = 0;
+
+    rv = chat_msg_decode(&msg, &nonce, buf, len, srv->scratch);
+    if (rv != APR_SUCCESS) {
+        chat_shm_add(srv->shm, CHAT_CTR_REJ_INVALID, 1);
+        relay_conn_send_reject(c, nonce, rv, 0, now);
+        goto done;
+    }
+    if (msg->nonce != NULL) {
+        key = relay_frame_nonce_key(c->id.user_id, msg->nonce);
+        prev = relay_room_find_nonce(c, key, now, &held);
+        if (prev != NULL) {
+            relay_conn_send_ack(c, msg->nonce, prev, now);     /* a resend: ack again only */
+            goto done;
+        }
+        if (held) {
+            goto done;                   /* the original is acked once it is sequenced */
+        }
+    }
+    if (!chat_bucket_take(&c->bucket, now)) {
+        apr_interval_time_t wait = chat_bucket_retry_after(&c->bucket, now);
+
+        chat_shm_add(srv->shm, CHAT_CTR_REJ_RATE, 1);
+        relay_conn_send_reject(c, msg->nonce, CHAT_ERATE_LIMITED, (wait + 999) / 1000, now);
+        goto done;
+    }
+    rv = relay_room_publish(srv, c, msg, key, now);
+    if (rv != APR_SUCCESS) {
+        relay_conn_send_reject(c, msg->nonce, rv, 1000, now);
+    }
+done:
+    apr_pool_clear(srv->scratch);
+}
+
+int relay_conn_on_receive(relay_server_t *srv, relay_conn_t *c, const void *in, size_t len)
+{
+    apr_size_t remaining = lws_remaining_packet_payload(c->wsi);
+    int final = lws_is_final_fragment(c->wsi) && remaining == 0;
+    apr_time_t now;
+
+    if (c->srv != srv || c->close_code != 0) {
+        return 0;
+    }
+    if (lws_frame_is_binary(c->wsi)) {
+        chat_shm_add(srv->shm, CHAT_CTR_REJ_INVALID, 1);
+        return close_now(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames not accepted");
+    }
+    if (c->rx_len + len + remaining > CHAT_MSG_MAX_FRAME) {
+        chat_shm_add(srv->shm, CHAT_CTR_REJ_TOO_LARGE, 1);
+        return close_now(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
+    }
+    now = apr_time_now();
+    if (final && c->rx_len == 0) {
+        handle_message(srv, c, in, len, now);   /* the common case: no copy */
+        return 0;
+    }
+    if (c->rx == NULL) {
+        c->rx = malloc(CHAT_MSG_MAX_FRAME);
+        if (c->rx == NULL) {
+            return -1;
+        }
+    }
+    memcpy(c->rx + c->rx_len, in, len);
+    c->rx_len += len;
+    if (final) {
+        handle_message(srv, c, c->rx, c->rx_len, now);
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_len = 0;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ writeable */
+
+static relay_frame_t *peek_next(relay_conn_t *c)
+{
+    if (c->bl_pos < c->bl_len) {
+        return c->backlog[c->bl_pos];
+    }
+    if (c->backlog != NULL) {
+        free(c->backlog);                /* backlog done */
+        c->backlog = NULL;
+        c->bl_len = c->bl_pos = 0;
+    }
+    return c->q_len > 0 ? c->q[c->q_head] : NULL;
+}
+
+static void pop_next(relay_conn_t *c, apr_time_t now)
+{
+    relay_frame_t *f;
+
+    if (c->bl_pos < c->bl_len) {
+        f = c->backlog[c->bl_pos++];
+    }
+    else {
+        f = c->q[c->q_head];
+        c->q_head = (c->q_head + 1) % c->q_cap;
+        c->q_len--;
+    }
+    if (f->unsent > 0 && --f->unsent == 0 && f->received != 0) {
+        chat_shm_latency(c->srv->shm, now - f->received);
+    }
+    relay_frame_unref(f);
+}
+
+/* Appends the "you missed N messages" notice, if one is due and fits. */
+static apr_size_t put_missed_notice(relay_conn_t *c, char *out, apr_size_t len, apr_time_t now)
+{
+    char text[128];
+    relay_frame_t *f;
+
+    if (c->missed == 0 || c->bl_pos < c->bl_len) {
+        return len;
+    }
+    apr_snprintf(text, sizeof(text),
+                 "you missed %" APR_UINT64_T_FMT " messages because your connection fell behind",
+                 c->missed);
+    f = make_notice(c, text, now);
+    if (f != NULL && len + f->len + 1 <= RELAY_TX_MAX) {
+        if (len > 0) {
+            out[len++] = '\n';
+        }
+        memcpy(out + len, relay_frame_data(f), f->len);
+        len += f->len;
+        c->missed = 0;
+    }
+    relay_frame_unref(f);
+    return len;
+}
+
+int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
+{
+    char *out = (char *)srv->tx + LWS_PRE;
+    apr_size_t len = 0;
+    apr_time_t now = apr_time_now();
+    relay_frame_t *f;
+
+    c->want_write = 0;
+    if (c->srv != srv) {
+        return 0;
+    }
+    if (c->close_code != 0) {
+        return close_now(c, (enum lws_close_status)c->close_code, c->close_reason);
+    }
+    if (c->state != RELAY_CONN_LIVE) {
+        return 0;                        /* replay first: the backlog is not built yet */
+    }
+    while ((f = peek_next(c)) != NULL) {
+        if (len > 0 && len + 1 + f->len > RELAY_TX_MAX) {
+            break;
+        }
+        if (len > 0) {
+            out[len++] = '\n';
+        }
+        memcpy(out + len, relay_frame_data(f), f->len);
+        len += f->len;
+        pop_next(c, now);
+    }
+    len = put_missed_notice(c, out, len, now);
+    if (len == 0) {
+        c->pending_since = 0;
+        return 0;
+    }
+    if (lws_write(c->wsi, (unsigned char *)out, len, LWS_WRITE_TEXT) < (int)len) {
+        return -1;
+    }
+    if (c->q_len == 0 && c->bl_pos >= c->bl_len) {
+        c->pending_since = 0;
+        c->behind_since = 0;             /* caught up */
+        if (c->missed > 0) {
+            relay_conn_want_write(c);    /* the notice did not fit: next time */
+        }
+    }
+    else {
+        c->pending_since = now;          /* progress; more to send */
+        relay_conn_want_write(c);
+    }
+    return 0;
+}

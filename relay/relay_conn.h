@@ -1,0 +1,104 @@
+/* relay_conn.h: one WebSocket client of the relay.
+ *
+ * The struct is the lws per-session data of the "chat" protocol: lws allocates it (zeroed) when
+ * the upgrade is accepted and frees it after LWS_CALLBACK_CLOSED, so it is fixed-size and
+ * inline; only the outbound ring (CLIENT_SEND_QUEUE pointers), a replay backlog and a partial
+ * inbound frame are malloc'd. relay_room.c walks room members through the fields below, which
+ * is why the struct is visible to the relay's files (nobody outside relay/ includes this).
+ *
+ * Outbound path: the room enqueues shared frames (relay_conn_enqueue); a full ring drops its
+ * oldest entry and counts it. On LWS_CALLBACK_SERVER_WRITEABLE the backlog (hello, replay,
+ * resume) goes first, then the ring, coalesced into one text frame of up to RELAY_TX_MAX bytes
+ * joined by '\n': one lws_write per writeable, one lws_callback_on_writable per batch.
+ *
+ * Thread: lws service thread only; nothing here blocks. */
+#ifndef RELAY_CONN_H
+#define RELAY_CONN_H
+
+#include "relay_server.h"
+#include "relay_frame.h"
+#include "chat_bucket.h"
+
+typedef enum {
+    RELAY_CONN_WAIT_ROOM = 0,    /* the room's warm-up read is in flight */
+    RELAY_CONN_WAIT_STORE,       /* a resume read is in flight */
+    RELAY_CONN_LIVE              /* backlog built; receives the room's broadcasts */
+} relay_conn_state_e;
+
+struct relay_conn_t {
+    struct lws *wsi;
+    relay_server_t *srv;
+    relay_room_t *room;
+    relay_conn_t *room_prev, *room_next;       /* room->members */
+    relay_conn_t *all_prev, *all_next;         /* srv->conns */
+    relay_conn_state_e state;
+    int joined;                                /* counted in the room, ip table, shm */
+    int close_code;                            /* nonzero: close at the next writeable */
+    const char *close_reason;                  /* static text */
+    relay_ident_t id;                          /* room, user, name, ip, since, epoch */
+    char client_id[CHAT_ID_CLIENT_LEN + 1];
+    int shm_slot;
+    chat_bucket_t bucket;
+    relay_read_t *read;                        /* resume read in flight, or NULL */
+
+    char *rx;                                  /* partial inbound message (malloc'd) */
+    apr_size_t rx_len;
+
+    relay_frame_t **q;                         /* outbound ring, q_cap = CLIENT_SEND_QUEUE */
+    int q_cap, q_head, q_len;
+    relay_frame_t **backlog;                   /* sent before the ring; malloc'd */
+    int bl_len, bl_pos;
+    apr_uint64_t missed;                       /* dropped, not yet reported to the client */
+    apr_time_t behind_since;                   /* first drop since the ring last ran empty */
+    apr_time_t pending_since;                  /* data pending and unwritten since */
+    int want_write;                            /* lws_callback_on_writable requested */
+};
+
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: adopts the identity the gate approved for wsi.
+ * Returns 0, or -1 to refuse (no approval recorded for this wsi). */
+int relay_conn_on_filter(relay_server_t *srv, relay_conn_t *c, struct lws *wsi);
+
+/* LWS_CALLBACK_ESTABLISHED: allocates the ring, counts the connection, joins the room. 0/-1. */
+int relay_conn_on_established(relay_server_t *srv, relay_conn_t *c);
+
+/* LWS_CALLBACK_RECEIVE: reassembles fragments (up to CHAT_MSG_MAX_FRAME, else close 1009),
+ * refuses binary (1003) and handles each complete message. 0, or -1 to close. */
+int relay_conn_on_receive(relay_server_t *srv, relay_conn_t *c, const void *in, size_t len);
+
+/* LWS_CALLBACK_SERVER_WRITEABLE: one coalesced write. 0, or -1 to close. */
+int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c);
+
+/* LWS_CALLBACK_CLOSED: leaves the room and releases everything the connection holds. */
+void relay_conn_on_closed(relay_server_t *srv, relay_conn_t *c);
+
+/* Queues a shared frame (takes a reference). A full ring drops its oldest frame. */
+void relay_conn_enqueue(relay_conn_t *c, relay_frame_t *f, apr_time_t now);
+
+/* Queues a frame made for this connection alone (takes over the caller's reference). */
+void relay_conn_enqueue_own(relay_conn_t *c, relay_frame_t *f, apr_time_t now);
+
+/* Installs the backlog (takes over the array and its references), marks the connection
+ * live and asks for a writeable callback. */
+void relay_conn_set_backlog(relay_conn_t *c, relay_frame_t **frames, int n);
+
+/* Tells the client its message was accepted: {"type":"ack","nonce","messageId","seq"}. */
+void relay_conn_send_ack(relay_conn_t *c, const char *nonce, const relay_frame_t *msg,
+                         apr_time_t now);
+
+/* Tells the client its message was refused: an error frame when it sent a nonce, else a
+ * system message. retry_ms > 0 is reported as retryAfterMs. */
+void relay_conn_send_reject(relay_conn_t *c, const char *nonce, apr_status_t why,
+                            apr_int64_t retry_ms, apr_time_t now);
+
+/* Closes the connection with code at its next writeable (and at the latest a few seconds
+ * later, for a client that no longer reads). */
+void relay_conn_close(relay_conn_t *c, int code, const char *reason);
+
+/* Tick: closes a connection that stayed behind for SLOW_CLIENT_TIMEOUT or accepted nothing for
+ * SEND_TIMEOUT while data was pending. */
+void relay_conn_check(relay_conn_t *c, apr_time_t now);
+
+/* Asks lws for a writeable callback unless one is already pending. */
+void relay_conn_want_write(relay_conn_t *c);
+
+#endif

@@ -1,0 +1,420 @@
+/* relay_main.c: chat-relay, the WebSocket relay daemon: start-up, service loop, shutdown.
+ *
+ * main loads the configuration (defaults < --config FILE < environment; a bad value exits 2
+ * naming the variable), opens the log, creates the analytics segment, replays any journal left
+ * behind (relay_persist_recover) and creates the lws context: one vhost on RELAY_LISTEN, one
+ * service thread, UTF-8 validation of text frames, pings and pong timeouts from a retry
+ * policy, HANDSHAKE_TIMEOUT for requests that never complete. A one-second lws timer refreshes
+ * the analytics heartbeat and RSS and checks slow clients and stuck warm-ups.
+ *
+ * Signals only set flags (the one piece of global state, as STYLE.md allows); a signal
+ * interrupts lws's poll, so the loop sees the flag at once, and the one-second timer bounds
+ * the delay otherwise. SIGTERM/SIGINT: refuse new handshakes, close every client with 1001,
+ * drain persistence within SHUTDOWN_DRAIN_S, exit 0. SIGHUP reopens the log file.
+ *
+ * Thread: main thread, which is the lws service thread once serving. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "relay_server.h"
+#include "relay_conn.h"
+#include "relay_gate.h"
+#include "relay_proto.h"
+#include "relay_room.h"
+
+#define EXIT_CONFIG 2
+#define CLIENT_CLOSE_WAIT (5 * APR_USEC_PER_SEC)
+
+extern char **environ;
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
+
+/* lws 4.1's log emitter takes no user pointer, so its sink is a file-scope pointer set once
+ * before lws starts logging and only read afterwards (a documented departure from STYLE 1). */
+static chat_log_t *lws_log_sink;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        reopen_requested = 1;
+    }
+    else {
+        stop_requested = 1;
+    }
+}
+
+static void on_lws_log(int level, const char *line)
+{
+    static apr_time_t window;
+    static int lines;
+    apr_time_t now = apr_time_now();
+    char text[256];
+    size_t n;
+
+    if (now - window > APR_USEC_PER_SEC) {      /* at most 20 lines a second */
+        window = now;
+        lines = 0;
+    }
+    if (lws_log_sink == NULL || ++lines > 20) {
+        return;
+    }
+    apr_cpystrn(text, line, sizeof(text));
+    n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r')) {
+        text[--n] = '\0';
+    }
+    CHAT_LOG(lws_log_sink, level & LLL_ERR ? CHAT_LOG_ERROR : CHAT_LOG_WARN, "lws", "line", text);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: chat-relay [--config FILE]\n"
+            "       chat-relay --help | --version\n\n"
+            "The chat WebSocket relay: rooms, fan-out, replay and resume, persistence.\n\n"
+            "Options:\n"
+            "  --config FILE   read KEY=value settings from FILE (systemd EnvironmentFile\n"
+            "                  syntax); the environment overrides the file\n"
+            "  --help          show this help and exit\n"
+            "  --version       show the version and exit\n\n"
+            "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reopens the log file.\n\n"
+            "Environment variables (and config keys):\n");
+    chat_config_print_help(out);
+}
+
+/* Parses argv. Returns -1 to continue, else an exit code. */
+static int parse_args(int argc, char **argv, const char **config)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("chat-relay %s\n", PACKAGE_VERSION);
+            return 0;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            *config = argv[++i];
+        }
+        else if (strncmp(argv[i], "--config=", 9) == 0) {
+            *config = argv[i] + 9;
+        }
+        else {
+            fprintf(stderr, "chat-relay: unknown argument '%s' (try --help)\n", argv[i]);
+            return EXIT_CONFIG;
+        }
+    }
+    return -1;
+}
+
+static uint64_t read_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    relay_server_t *srv = lws_container_of(sul, relay_server_t, tick);
+    apr_time_t now = apr_time_now();
+    relay_conn_t *c;
+
+    chat_shm_tick(srv->shm, now);
+    chat_shm_set(srv->shm, CHAT_CTR_RELAY_RSS, read_rss());
+    for (c = srv->conns; c != NULL; c = c->all_next) {
+        relay_conn_check(c, now);
+    }
+    relay_room_tick(srv, now);
+    lws_sul_schedule(srv->context, 0, &srv->tick, on_tick, LWS_US_PER_SEC);
+}
+
+static void on_persist_wake(void *arg)
+{
+    lws_cancel_service(arg);
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static apr_status_t open_analytics(relay_server_t *srv)
+{
+    const chat_config_t *cfg = srv->cfg;
+    chat_shm_limits_t lim = { cfg->analytics_max_users, cfg->analytics_max_rooms };
+    char *dir = apr_pstrdup(srv->pool, cfg->analytics_shm), *slash = strrchr(dir, '/');
+    char ebuf[128];
+    apr_status_t rv;
+
+    if (slash != NULL && slash != dir) {
+        *slash = '\0';
+        apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT & 0750, srv->pool);
+    }
+    rv = chat_shm_create(&srv->shm, cfg->analytics_shm, &lim, srv->started, srv->pool);
+    if (rv == APR_EEXIST) {
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR, "another relay owns the analytics segment", "path",
+                 cfg->analytics_shm);
+        return rv;
+    }
+    if (rv != APR_SUCCESS) {
+        srv->shm = NULL;
+        CHAT_LOG(srv->log, CHAT_LOG_WARN, "analytics segment unavailable; running without",
+                 "path", cfg->analytics_shm, "err", chat_err_str(rv, ebuf, sizeof(ebuf)));
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t open_persistence(relay_server_t *srv)
+{
+    apr_size_t recovered = 0;
+    char ebuf[128];
+    apr_status_t rv;
+
+    rv = relay_persist_create(&srv->persist, srv->cfg, srv->shm, srv->log, srv->pool);
+    if (rv == APR_SUCCESS) {
+        rv = relay_persist_recover(srv->persist, &recovered);
+    }
+    if (rv != APR_SUCCESS) {
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR, "persistence failed to start", "err",
+                 chat_err_str(rv, ebuf, sizeof(ebuf)));
+        return rv;
+    }
+    if (recovered > 0) {
+        CHAT_LOG(srv->log, CHAT_LOG_INFO, "journal replayed", "messages",
+                 apr_psprintf(srv->pool, "%" APR_SIZE_T_FMT, recovered));
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t create_context(relay_server_t *srv, lws_retry_bo_t *retry)
+{
+    const chat_config_t *cfg = srv->cfg;
+    struct lws_context_creation_info info;
+    char *host = NULL;
+    int port = 0, is_unix = 0;
+
+    if (chat_config_parse_listen(cfg->relay_listen, &host, &port, &is_unix, srv->pool)
+        != APR_SUCCESS) {
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR, "RELAY_LISTEN: not host:port, :port or a path",
+                 "value", cfg->relay_listen);
+        return CHAT_ECONFIG;
+    }
+    memset(retry, 0, sizeof(*retry));
+    retry->secs_since_valid_ping = (uint16_t)cfg->ping_interval_s;
+    retry->secs_since_valid_hangup = (uint16_t)cfg->pong_timeout_s;
+
+    memset(&info, 0, sizeof(info));
+    info.port = is_unix ? 0 : port;
+    info.iface = host;
+    info.protocols = relay_proto_table();
+    info.user = srv;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (is_unix) {
+        info.options |= LWS_SERVER_OPTION_UNIX_SOCK;
+    }
+    else if (host != NULL && strchr(host, ':') == NULL) {
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    }
+    info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
+    info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
+    info.retry_and_idle_policy = retry;
+    if (cfg->relay_tls_cert != NULL && *cfg->relay_tls_cert != '\0') {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->relay_tls_cert;
+        info.ssl_private_key_filepath = cfg->relay_tls_key;
+    }
+    srv->context = lws_create_context(&info);
+    if (srv->context == NULL) {
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR, "cannot listen", "listen", cfg->relay_listen);
+        return APR_EGENERAL;
+    }
+    CHAT_LOG(srv->log, CHAT_LOG_INFO, "relay listening", "listen", cfg->relay_listen,
+             "storage", chat_config_storage_name(cfg->storage));
+    return APR_SUCCESS;
+}
+
+static apr_status_t init_server(relay_server_t *srv)
+{
+    apr_status_t rv;
+
+    srv->started = apr_time_now();
+    srv->rooms = apr_hash_make(srv->pool);
+    rv = chat_id_gen_init(&srv->ids);
+    if (rv == APR_SUCCESS) {
+        rv = relay_gate_init(srv);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_pool_create(&srv->scratch, srv->pool);
+    }
+    if (rv == APR_SUCCESS) {
+        srv->enc = apr_palloc(srv->pool, CHAT_MSG_MAX_ENCODED + 1);
+        srv->tx = apr_palloc(srv->pool, LWS_PRE + RELAY_TX_MAX + 1);
+    }
+    return rv;
+}
+
+/* ------------------------------------------------------------------ serving */
+
+static void serve(relay_server_t *srv)
+{
+    lws_sul_schedule(srv->context, 0, &srv->tick, on_tick, LWS_US_PER_SEC);
+    while (!stop_requested) {
+        if (lws_service(srv->context, 0) < 0) {
+            CHAT_LOG(srv->log, CHAT_LOG_ERROR, "lws service failed", "err", "lws_service");
+            break;
+        }
+        if (reopen_requested) {
+            reopen_requested = 0;
+            chat_log_reopen(srv->log);
+            CHAT_LOG(srv->log, CHAT_LOG_INFO, "log reopened", "signal", "SIGHUP");
+        }
+    }
+}
+
+/* Stops accepting (the gate answers 503), closes every client with 1001 and gives them a few
+ * seconds to take the close frame. */
+static void close_clients(relay_server_t *srv)
+{
+    apr_time_t deadline = apr_time_now() + CLIENT_CLOSE_WAIT;
+    relay_conn_t *c;
+
+    srv->stopping = 1;
+    CHAT_LOG(srv->log, CHAT_LOG_INFO, "shutting down", "clients",
+             apr_itoa(srv->pool, srv->n_conns));
+    for (c = srv->conns; c != NULL; c = c->all_next) {
+        relay_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+    }
+    while (srv->n_conns > 0 && apr_time_now() < deadline) {
+        if (lws_service(srv->context, 0) < 0) {
+            break;
+        }
+    }
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int run(relay_server_t *srv)
+{
+    lws_retry_bo_t retry;
+    apr_status_t rv;
+    char ebuf[128];
+    int code = 1;
+
+    rv = init_server(srv);
+    if (rv == APR_SUCCESS) {
+        rv = open_analytics(srv);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = open_persistence(srv);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = create_context(srv, &retry);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = relay_persist_start(srv->persist, on_persist_wake, srv->context);
+    }
+    if (rv != APR_SUCCESS) {
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR, "relay failed to start", "err",
+                 chat_err_str(rv, ebuf, sizeof(ebuf)));
+        code = rv == CHAT_ECONFIG ? EXIT_CONFIG : 1;
+        goto done;
+    }
+    install_signals();
+    serve(srv);
+    close_clients(srv);
+    rv = relay_persist_shutdown(srv->persist,
+                                apr_time_now() + apr_time_from_sec(srv->cfg->shutdown_drain_s));
+    if (rv != APR_SUCCESS) {
+        CHAT_LOG(srv->log, CHAT_LOG_WARN, "persistence not fully drained; journal kept", "err",
+                 chat_err_str(rv, ebuf, sizeof(ebuf)));
+    }
+    code = 0;
+done:
+    if (srv->context != NULL) {
+        lws_context_destroy(srv->context);       /* CLOSED for every remaining client */
+        srv->context = NULL;
+    }
+    else if (srv->persist != NULL) {
+        relay_persist_shutdown(srv->persist, apr_time_now());
+    }
+    relay_room_destroy_all(srv);
+    relay_gate_fini(srv);
+    CHAT_LOG(srv->log, CHAT_LOG_INFO, "relay stopped", "exit", apr_itoa(srv->pool, code));
+    return code;
+}
+
+int main(int argc, const char *const *argv)
+{
+    relay_server_t srv;
+    apr_pool_t *pool = NULL;
+    const char *config = NULL;
+    chat_config_t *cfg = NULL;
+    chat_log_level_e level = CHAT_LOG_INFO;
+    char *err = NULL;
+    int code;
+
+    code = parse_args(argc, (char **)argv, &config);
+    if (code >= 0) {
+        return code;
+    }
+    if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS
+        || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "chat-relay: cannot initialize APR\n");
+        return 1;
+    }
+    memset(&srv, 0, sizeof(srv));
+    srv.pool = pool;
+    code = EXIT_CONFIG;
+    if (chat_config_load(&cfg, config, (const char *const *)environ, &err, pool) != APR_SUCCESS) {
+        fprintf(stderr, "chat-relay: %s\n", err != NULL ? err : "invalid configuration");
+        goto done;
+    }
+    if (chat_log_level_parse(cfg->log_level, &level) != APR_SUCCESS) {
+        fprintf(stderr, "chat-relay: LOG_LEVEL: unknown level \"%s\"\n", cfg->log_level);
+        goto done;
+    }
+    if (chat_log_create(&srv.log, level, cfg->log_file, pool) != APR_SUCCESS) {
+        fprintf(stderr, "chat-relay: LOG_FILE: cannot open \"%s\"\n", cfg->log_file);
+        goto done;
+    }
+    srv.cfg = cfg;
+    lws_log_sink = srv.log;
+    lws_set_log_level(LLL_ERR | LLL_WARN, on_lws_log);
+    code = run(&srv);
+done:
+    lws_log_sink = NULL;
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return code;
+}
