@@ -111,7 +111,8 @@ apr_status_t chat_log_reopen(chat_log_t *log)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (dup3(fresh, log->fd, O_CLOEXEC) < 0) {
+    /* dup2 swaps the file under the descriptor atomically; it clears close-on-exec. */
+    if (dup2(fresh, log->fd) < 0 || fcntl(log->fd, F_SETFD, FD_CLOEXEC) < 0) {
         rv = APR_FROM_OS_ERROR(errno);
     }
     close(fresh);

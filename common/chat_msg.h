@@ -65,7 +65,11 @@ apr_status_t chat_msg_decode(chat_msg_t **out, const char **nonce_out, const cha
                              apr_size_t len, apr_pool_t *pool);
 
 /* Decodes a full message as chat_msg_encode writes it (journal, stores, tests): every field,
- * validated. Returns APR_SUCCESS, CHAT_EBAD_JSON, CHAT_EBAD_FIELD or a validation code. */
+ * validated. messageId must pass chat_id_is_valid (CHAT_EBAD_MESSAGE_ID), "seq" is optional
+ * (absent = 0). A "system" message may have an empty userId and any username (it speaks as
+ * "System"); join/leave/system messages may have empty content. Returns APR_SUCCESS,
+ * CHAT_EBAD_JSON, CHAT_EBAD_FIELD (missing member, wrong JSON type, bad timestamp or seq) or
+ * a validation code. */
 apr_status_t chat_msg_decode_full(chat_msg_t **out, const char *buf, apr_size_t len,
                                   apr_pool_t *pool);
 
@@ -79,8 +83,9 @@ char *chat_msg_encode_pool(const chat_msg_t *msg, apr_pool_t *pool);
 
 /* Validation. Each returns APR_SUCCESS or the code named. */
 /* content: required, valid UTF-8, at most 1000 code points, no C0 control characters other
- * than \t and \n, no DEL. CHAT_EEMPTY_CONTENT, CHAT_EBAD_UTF8, CHAT_ECONTENT_TOO_LONG,
- * CHAT_ECONTROL_CHAR. */
+ * than \t and \n, no DEL; only whitespace counts as empty. CHAT_EEMPTY_CONTENT,
+ * CHAT_EBAD_UTF8, CHAT_ECONTENT_TOO_LONG, CHAT_ECONTROL_CHAR (emptiness first, then the
+ * first bad character, then the length). */
 apr_status_t chat_msg_validate_content(const char *s, apr_size_t len);
 /* username: required, valid UTF-8, at most 50 code points, no control characters, not
  * "System" in any case. CHAT_EEMPTY_USERNAME, CHAT_EBAD_UTF8, CHAT_EUSERNAME_TOO_LONG,
