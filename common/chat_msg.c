@@ -13,6 +13,15 @@
 #include <string.h>
 #include <strings.h>
 
+/* json-c before 0.14 lacks UTF-8 validation (ours runs anyway) and before 0.15 the parse-end
+ * accessor; configure accepts 0.13. */
+#ifndef JSON_TOKENER_VALIDATE_UTF8
+#define JSON_TOKENER_VALIDATE_UTF8 0
+#endif
+#if JSON_C_VERSION_NUM < ((0 << 16) | (15 << 8))
+#define json_tokener_get_parse_end(tok) ((size_t)(tok)->char_offset)
+#endif
+
 static const char *const type_names[] = { "chat", "system", "join", "leave" };
 
 const char *chat_msg_type_name(chat_msg_type_e type)
