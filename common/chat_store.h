@@ -54,8 +54,8 @@ apr_status_t chat_store_save(chat_store_t *s, const chat_msg_t *const *msgs, int
  * allocated from pool; *has_more is 1 when older messages exist beyond the page. The next
  * page is asked for with before = the first (oldest) id of this one.
  * APR_SUCCESS, APR_EINVAL (limit out of range, room NULL), CHAT_EBAD_MESSAGE_ID (before is
- * not a lowercase UUID), CHAT_ESTORE_DISABLED, CHAT_ESTORE_UNAVAILABLE, CHAT_ECORRUPT (a
- * stored row does not decode). */
+ * not a lowercase UUID), CHAT_ESTORE_DISABLED, CHAT_ESTORE_UNAVAILABLE, CHAT_ESTORE_THROTTLED
+ * (DynamoDB; reads are tried once), CHAT_ECORRUPT (a stored row does not decode). */
 apr_status_t chat_store_room_recent(chat_store_t *s, const char *room, const char *before,
                                     int limit, apr_array_header_t **out, int *has_more,
                                     apr_pool_t *pool);

@@ -26,14 +26,17 @@ tests_unit_test_shm_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_unit_test_shm_LDADD = $(CHECK_TEST_LIBS)
 TESTS += tests/unit/test_shm
 
-# The stores (issue 5): SQLite always; DynamoDB against dynalite when DYNAMODB_ENDPOINT is set
-# (tests/run-with-dynalite.sh provides one).
+# The stores (issue 5): SQLite in a temp dir, and DynamoDB against dynalite, which the program
+# starts itself (tests/integration/lib/dynalite.mjs, from the source tree); a missing node or
+# tests/node_modules fails the DynamoDB tests with a message, never skips them.
 check_PROGRAMS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
 	tests/unit/common/test_chat_store.c
+tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -DCHAT_TEST_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_test_store_CFLAGS = $(CHECK_TEST_CFLAGS)
-tests_unit_test_store_LDADD = $(CHECK_TEST_LIBS)
+tests_unit_test_store_LDADD = $(CHECK_TEST_LIBS) -lpthread
 TESTS += tests/unit/test_store
+EXTRA_DIST += tests/run-with-dynalite.sh tests/integration/lib/dynalite.mjs
 
 # The relay's persistence pipeline (issue 5): journal and queue, without lws.
 check_PROGRAMS += tests/unit/test_relay
