@@ -74,8 +74,9 @@ apr_status_t relay_journal_open(relay_journal_t **out, const char *dir, apr_size
                                 apr_pool_t *pool);
 
 /* Service thread: appends one record (payload as chat_msg_encode produced it) with write(2),
- * rotating first when the current segment is full. *seg receives the segment id, which the
- * confirmer passes back. The record counts as pending until confirmed. Returns APR_SUCCESS or
+ * rotating first when the current segment is full. *seg receives the segment id (ids start at
+ * 1; confirm, spill and release ignore ids they do not know, such as 0), which the confirmer
+ * passes back. The record counts as pending until confirmed. Returns APR_SUCCESS or
  * the write error (then nothing is counted; a short write is truncated away). */
 apr_status_t relay_journal_append(relay_journal_t *j, const void *payload, apr_size_t len,
                                   apr_uint64_t *seg);

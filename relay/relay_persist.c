@@ -533,6 +533,14 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
             write_jobs(w, n);
             apr_pool_clear(w->scratch);
         }
+        else if (w->index == 0 && !end && w->store != NULL && !atomic_load(&p->store_up)) {
+            /* Idle while the store is down: probe it so /health recovers without traffic. */
+            apr_status_t hrv = chat_store_health(w->store);
+
+            if (hrv == APR_SUCCESS) {
+                set_store_up(p, 1, hrv, w->store);
+            }
+        }
         /* The journal's turn: while running one segment between batches; at the end every
          * segment left, until the shutdown deadline. */
         while (reread_segment(w) == APR_SUCCESS && end && !is_past_deadline(p)) {
@@ -760,12 +768,16 @@ apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered)
         return APR_SUCCESS;
     }
     relay_journal_stats(p->journal, &before);
-    if (before.unclaimed == 0) {
-        return APR_SUCCESS;
-    }
     memset(&w, 0, sizeof(w));
     w.once = 1;
     rv = worker_open(&w, p);
+    if (rv == APR_SUCCESS) {
+        /* Creates the schema before anyone reads, and tells /health the truth from the start. */
+        rv = w.store != NULL ? chat_store_ensure_schema(w.store, SCHEMA_TIMEOUT)
+                             : CHAT_ESTORE_UNAVAILABLE;
+        w.schema_ok = rv == APR_SUCCESS;
+        set_store_up(p, w.schema_ok, rv, w.store);
+    }
     while (rv == APR_SUCCESS) {
         rv = reread_segment(&w);
     }
@@ -774,10 +786,12 @@ apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered)
     *recovered = (apr_size_t)(before.pending - after.pending);
     update_journal_gauges(p);
     if (rv == APR_EOF) {
-        CHAT_LOG(p->log, CHAT_LOG_INFO, "journal replayed into the store", "messages",
-                 apr_psprintf(p->pool, "%" APR_SIZE_T_FMT, *recovered));
+        if (*recovered > 0) {
+            CHAT_LOG(p->log, CHAT_LOG_INFO, "journal replayed into the store", "messages",
+                     apr_psprintf(p->pool, "%" APR_SIZE_T_FMT, *recovered));
+        }
     }
-    else {
+    else if (after.pending > 0) {
         CHAT_LOG(p->log, CHAT_LOG_WARN, "journal kept for later: store unreachable", "messages",
                  apr_psprintf(p->pool, "%" APR_UINT64_T_FMT, after.pending), "err",
                  chat_err_str(rv, err, sizeof(err)));
@@ -858,11 +872,11 @@ static job_t *job_create(const chat_msg_t *msg, apr_uint64_t seg)
 
 apr_status_t relay_persist_push(relay_persist_t *p, const chat_msg_t *msg)
 {
-    apr_uint64_t seg = 0;
+    apr_uint64_t seg = 0;                /* 0: in no segment (the journal write failed) */
     apr_size_t len;
     job_t *job;
     int depth;
-    apr_status_t rv;
+    apr_status_t rv, jrv;
 
     if (p->disabled) {
         return APR_SUCCESS;
@@ -871,20 +885,23 @@ apr_status_t relay_persist_push(relay_persist_t *p, const chat_msg_t *msg)
         return APR_EOF;
     }
     rv = chat_msg_encode(msg, p->enc, CHAT_MSG_MAX_ENCODED + 1, &len);
-    if (rv == APR_SUCCESS) {
-        rv = relay_journal_append(p->journal, p->enc, len, &seg);
-    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* A failed journal write (disk full) still hands the copy to the queue: the message then
+     * reaches the store unless the relay dies first or the queue is full too. */
+    jrv = relay_journal_append(p->journal, p->enc, len, &seg);
     job = job_create(msg, seg);
     if (job != NULL && ring_push(&p->jobs, job, 0, &depth) == APR_SUCCESS) {
         set_depth(p, depth);
         count(p, &p->n_queued, CHAT_CTR_PERSIST_QUEUED, 1);
-        return APR_SUCCESS;
+        return jrv;
     }
-    free(job);                           /* the journal holds the message */
-    relay_journal_spill(p->journal, seg, 1);
+    free(job);
+    if (jrv != APR_SUCCESS) {
+        return jrv;                      /* neither journal nor queue: the caller logs it */
+    }
+    relay_journal_spill(p->journal, seg, 1);   /* the journal holds the message */
     count(p, &p->n_spilled, CHAT_CTR_PERSIST_SPILLED, 1);
     return APR_SUCCESS;
 }
