@@ -9,10 +9,17 @@ bench_chat_bench_LDADD = $(CRYPTO_LIBS) -lpthread -lm
 
 EXTRA_DIST += bench/run-bench.mjs bench/run-bench.sh
 
+# S5's SQLite baseline: built only by make bench (it needs the sqlite3 headers, which the
+# daemons do not: they reach SQLite through apr_dbd).
+EXTRA_PROGRAMS = bench/bench-sqlite-raw
+bench_bench_sqlite_raw_SOURCES = bench/bench_sqlite_raw.c
+bench_bench_sqlite_raw_LDADD = -lsqlite3
+CLEANFILES += bench/bench-sqlite-raw
+
 # make bench [BENCH_QUICK=1] [BENCH_SCENARIOS="S1 S3"]: builds the relay and the generator,
 # runs the scenarios (relay on core 0, generator on core 1) and writes results/.
 BENCH_RESULTS ?= $(abs_top_srcdir)/results
-bench: bench/chat-bench relay/chat-relay
+bench: bench/chat-bench relay/chat-relay bench/bench-sqlite-raw
 	BENCH_BUILD_DIR="$(abs_top_builddir)" BENCH_SRC_DIR="$(abs_top_srcdir)" \
 	BENCH_RESULTS="$(BENCH_RESULTS)" BENCH_QUICK="$(BENCH_QUICK)" \
 	BENCH_SCENARIOS="$(BENCH_SCENARIOS)" \
