@@ -29,7 +29,8 @@ typedef struct chat_log_t chat_log_t;
 apr_status_t chat_log_create(chat_log_t **out, chat_log_level_e level, const char *path,
                              apr_pool_t *pool);
 
-/* "debug", "info", "warn" (or "warning"), "error", case-insensitive. APR_SUCCESS or CHAT_ECONFIG. */
+/* "debug", "info", "warn" (or "warning"), "error", case-insensitive. APR_SUCCESS or
+ * CHAT_ECONFIG. */
 apr_status_t chat_log_level_parse(const char *s, chat_log_level_e *out);
 
 void chat_log_level_set(chat_log_t *log, chat_log_level_e level);

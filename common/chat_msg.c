@@ -149,7 +149,23 @@ apr_size_t chat_msg_json_escape(char *dst, apr_size_t cap, const char *s, apr_si
         char esc[6];
         apr_size_t in = 1;
         apr_size_t out;
+        apr_size_t run = i;
 
+        /* Fast path: copy a run of printable ASCII that needs no escape in one go. */
+        while (run < len && p[run] >= 0x20 && p[run] < 0x7F && p[run] != '"' && p[run] != '\\') {
+            run++;
+        }
+        if (run > i) {
+            apr_size_t n = run - i < cap - o ? run - i : cap - o;
+
+            memcpy(dst + o, p + i, n);
+            o += n;
+            i += n;
+            if (i < run) {
+                break;   /* out of room */
+            }
+            continue;
+        }
         if (c < 0x80) {
             out = escape_ascii(c, esc);
             src = out ? esc : (const char *)p + i;
@@ -489,7 +505,8 @@ static apr_status_t parse_object(json_object **root, const char *buf, apr_size_t
         rv = json_tokener_get_error(tok) == json_tokener_error_depth ? CHAT_ETOO_DEEP
                                                                      : CHAT_EBAD_JSON;
     }
-    else if (json_tokener_get_parse_end(tok) != len || !json_object_is_type(obj, json_type_object)) {
+    else if (json_tokener_get_parse_end(tok) != len
+             || !json_object_is_type(obj, json_type_object)) {
         rv = CHAT_EBAD_JSON;
     }
     if (rv == APR_SUCCESS) {
