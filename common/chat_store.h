@@ -41,10 +41,11 @@ apr_status_t chat_store_ensure_schema(chat_store_t *s, apr_interval_time_t timeo
 apr_status_t chat_store_health(chat_store_t *s);
 
 /* Saves n messages (any rooms) idempotently; message_id, room_id and user_id must be set
- * (APR_EINVAL otherwise). SQLite keeps the timestamp in microseconds, DynamoDB in milliseconds. All or nothing from the caller's view: on
- * failure the caller retries the whole batch (duplicates are harmless). DynamoDB retries
- * UnprocessedItems and throttling internally with backoff until deadline (0 = one attempt
- * of each chunk). APR_SUCCESS, CHAT_ESTORE_DISABLED, CHAT_ESTORE_UNAVAILABLE,
+ * (APR_EINVAL otherwise). SQLite keeps the timestamp in microseconds, DynamoDB in
+ * milliseconds. All or nothing from the caller's view: on failure the caller retries the
+ * whole batch (duplicates are harmless). DynamoDB retries UnprocessedItems, throttling, 5xx
+ * and connection errors internally with backoff until deadline (0 = one attempt of each
+ * chunk); SQLite ignores deadline. APR_SUCCESS, CHAT_ESTORE_DISABLED, CHAT_ESTORE_UNAVAILABLE,
  * CHAT_ESTORE_THROTTLED. scratch is cleared by the caller. */
 apr_status_t chat_store_save(chat_store_t *s, const chat_msg_t *const *msgs, int n,
                              apr_time_t deadline, apr_pool_t *scratch);

@@ -58,6 +58,7 @@ typedef struct dy_t {
     const char *token_header;     /* "X-Amz-Security-Token: ..." or NULL */
     apr_uint64_t rng;             /* xorshift64 state for backoff jitter */
     int retryable;                /* the last failed call may succeed when repeated */
+    long timeout_ms;              /* of the next request only; then DY_TIMEOUT_MS again */
     char curl_err[CURL_ERROR_SIZE];
 } dy_t;
 
@@ -406,6 +407,9 @@ static apr_status_t dy_call(chat_store_t *s, dy_t *dy, const char *op, json_obje
     curl_easy_setopt(dy->curl, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt(dy->curl, CURLOPT_POSTFIELDSIZE, (long)json_len);
     curl_easy_setopt(dy->curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(dy->curl, CURLOPT_TIMEOUT_MS, dy->timeout_ms > 0 ? dy->timeout_ms
+                                                                       : (long)DY_TIMEOUT_MS);
+    dy->timeout_ms = 0;
     cc = curl_easy_perform(dy->curl);
     curl_easy_setopt(dy->curl, CURLOPT_HTTPHEADER, NULL);   /* hdrs is freed below */
     curl_easy_setopt(dy->curl, CURLOPT_POSTFIELDS, NULL);
@@ -481,6 +485,18 @@ static int backoff(dy_t *dy, int attempt, apr_time_t deadline)
     return 1;
 }
 
+/* A write's request timeout: DY_TIMEOUT_MS, shortened to what is left before deadline but
+ * never below one second (a request cut off mid-way is wasted work on both sides). */
+static long request_timeout(apr_time_t deadline)
+{
+    apr_interval_time_t left = deadline - apr_time_now();
+
+    if (deadline == 0 || left >= apr_time_from_msec(DY_TIMEOUT_MS)) {
+        return DY_TIMEOUT_MS;
+    }
+    return left > apr_time_from_sec(1) ? (long)apr_time_as_msec(left) : 1000L;
+}
+
 /* ---------------------------------------------------------------- open, schema, health */
 
 static apr_status_t close_curl(void *data)
@@ -532,7 +548,6 @@ static apr_status_t dy_open(chat_store_t *s)
     curl_easy_setopt(dy->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(dy->curl, CURLOPT_ERRORBUFFER, dy->curl_err);
     curl_easy_setopt(dy->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)DY_CONNECT_MS);
-    curl_easy_setopt(dy->curl, CURLOPT_TIMEOUT_MS, (long)DY_TIMEOUT_MS);
     curl_easy_setopt(dy->curl, CURLOPT_NOSIGNAL, 1L);      /* threads: no SIGALRM for DNS */
     curl_easy_setopt(dy->curl, CURLOPT_TCP_KEEPALIVE, 1L);
     s->impl = dy;
@@ -746,6 +761,7 @@ static apr_status_t write_chunk(chat_store_t *s, dy_t *dy, const chat_msg_t *con
 
         json_object_object_add(items, dy->table, json_object_get(puts));
         json_object_object_add(req, "RequestItems", items);
+        dy->timeout_ms = request_timeout(deadline);
         rv = dy_call(s, dy, "BatchWriteItem", req, &body, &len, scratch);
         json_object_put(req);
         if (rv == APR_SUCCESS && take_unprocessed(dy, body, len, &rest) != APR_SUCCESS) {

@@ -824,7 +824,7 @@ START_TEST(dynamodb_without_a_deadline_tries_once_and_reports_throttling)
 }
 END_TEST
 
-START_TEST(dynamodb_query_answers_garbage_and_5xx_as_unavailable_and_throttling_as_such)
+START_TEST(dynamodb_garbage_and_5xx_answers_are_unavailable_and_throttling_is_throttled)
 {
     chat_store_t *s = store_open(config_make(CHAT_STORAGE_DYNAMODB));
     apr_array_header_t *arr = NULL;
@@ -915,8 +915,9 @@ END_TEST
 
 START_TEST(dynamodb_parsed_item_carries_every_attribute)
 {
-    const char *body = "{\"Items\":[" ITEM(",\"Seq\":{\"N\":\"42\"},\"Content\":{\"S\":\"hi \\ud83d\\ude00\"},"
-                       "\"Username\":{\"S\":\"Ann\"}") "]}";
+    const char *body = "{\"Items\":[" ITEM(",\"Seq\":{\"N\":\"42\"},"
+                                           "\"Content\":{\"S\":\"hi \\ud83d\\ude00\"},"
+                                           "\"Username\":{\"S\":\"Ann\"}") "]}";
     apr_array_header_t *items = NULL;
     char *key = NULL;
     chat_msg_t *m;
@@ -991,7 +992,8 @@ static TCase *dynamo_tcase(void)
     tcase_add_test(tc, dynamodb_without_its_table_is_unhealthy_until_the_schema_exists);
     tcase_add_test(tc, dynamodb_retries_unprocessed_items_throttling_errors_and_drops);
     tcase_add_test(tc, dynamodb_without_a_deadline_tries_once_and_reports_throttling);
-    tcase_add_test(tc, dynamodb_query_answers_garbage_and_5xx_as_unavailable_and_throttling_as_such);
+    tcase_add_test(tc,
+                   dynamodb_garbage_and_5xx_answers_are_unavailable_and_throttling_is_throttled);
     return tc;
 }
 
