@@ -116,6 +116,8 @@ export interface Analytics {
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
   latencyP99Ms: number | null;
+  /** Percentiles over the last minute, when the server reports them. */
+  latencyLastMinute: { p50: number | null; p95: number | null; p99: number | null } | null;
   activeUserDetails: ActiveUser[];
   uptimeSeconds: number | null;
   serverStartTime: string | null;
@@ -154,7 +156,7 @@ export function parseRooms(v: unknown): RoomStats[] {
 
 const KNOWN = new Set([
   'totalMessages', 'activeConnections', 'activeUsers', 'peakConnections', 'messagesPerMinute',
-  'latencyP50Ms', 'latencyP95Ms', 'latencyP99Ms', 'activeUserDetails', 'uptimeSeconds',
+  'latencyP50Ms', 'latencyP95Ms', 'latencyP99Ms', 'latencyLastMinute', 'activeUserDetails', 'uptimeSeconds',
   'serverStartTime', 'rooms', 'persistQueueDepth', 'persistWritten', 'persistJournalPending',
   'persistFailed', 'storageUp',
 ]);
@@ -189,9 +191,21 @@ export function parseAnalytics(body: unknown): Analytics {
     latencyP50Ms: numOr(b.latencyP50Ms),
     latencyP95Ms: numOr(b.latencyP95Ms),
     latencyP99Ms: numOr(b.latencyP99Ms),
+    latencyLastMinute: isObj(b.latencyLastMinute)
+      ? {
+          p50: numOr(b.latencyLastMinute.p50Ms),
+          p95: numOr(b.latencyLastMinute.p95Ms),
+          p99: numOr(b.latencyLastMinute.p99Ms),
+        }
+      : null,
     activeUserDetails: users,
     uptimeSeconds: numOr(b.uptimeSeconds),
-    serverStartTime: typeof b.serverStartTime === 'string' ? b.serverStartTime : null,
+    serverStartTime:
+      typeof b.serverStartTime === 'string'
+        ? b.serverStartTime
+        : typeof b.serverStartTime === 'number'
+          ? new Date(b.serverStartTime * (b.serverStartTime < 1e12 ? 1000 : 1)).toISOString()
+          : null,
     rooms: parseRooms(b.rooms),
     persistQueueDepth: numOr(b.persistQueueDepth),
     persistWritten: numOr(b.persistWritten),

@@ -4,7 +4,7 @@
 
 import { ArrowDown, Loader2 } from 'lucide-react';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { List, useDynamicRowHeight, useListRef, type RowComponentProps } from 'react-window';
+import { List, useDynamicRowHeight, useListCallbackRef, type RowComponentProps } from 'react-window';
 import type { Row } from '../../lib/messageLog';
 import type { HistoryStatus } from '../../hooks/useChat';
 import { startsGroup } from '../../lib/grouping';
@@ -54,7 +54,8 @@ export function MessageList({
   /** Changes when the list must jump to the bottom (e.g. we just sent). */
   scrollToBottomSignal: number;
 }) {
-  const listRef = useListRef(null);
+  // state, not a ref: effects below must re-run once the list (and its element) exists
+  const [api, setApi] = useListCallbackRef(null);
   // measured heights are per index: prepending shifts indices, so start a fresh cache then
   const rowHeight = useDynamicRowHeight({ defaultRowHeight: 44, key: `${room}:${prependSerial}` });
   const stick = useRef(true);
@@ -64,13 +65,11 @@ export function MessageList({
   const anchor = useRef<{ key: string; top: number } | null>(null);
   const rowProps = useMemo(() => ({ rows, ctx }), [rows, ctx]);
 
-  const element = () => listRef.current?.element ?? null;
-
-  const toBottom = useCallback(() => scrollToEnd(listRef.current?.element), [listRef]);
+  const toBottom = useCallback(() => scrollToEnd(api?.element), [api]);
 
   // Remember which row is at the top of the viewport and where, to restore after a prepend.
   const captureAnchor = useCallback(() => {
-    const el = listRef.current?.element;
+    const el = api?.element;
     if (!el) return;
     const top = el.getBoundingClientRect().top;
     const children = el.querySelectorAll<HTMLElement>('[data-row-key]');
@@ -81,10 +80,10 @@ export function MessageList({
         return;
       }
     }
-  }, [listRef]);
+  }, [api]);
 
   const onScroll = useCallback(() => {
-    const el = listRef.current?.element;
+    const el = api?.element;
     if (!el) return;
     const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK;
     stick.current = atBottom;
@@ -93,7 +92,7 @@ export function MessageList({
       captureAnchor();
       onReachTop();
     }
-  }, [listRef, onReachTop, captureAnchor]);
+  }, [api, onReachTop, captureAnchor]);
 
   // New rows at the end: follow them when stuck, count them otherwise.
   useLayoutEffect(() => {
@@ -114,11 +113,11 @@ export function MessageList({
   useLayoutEffect(() => {
     if (prependCount === 0 || prependSerial === 0) return;
     const a = anchor.current;
-    const el = element();
+    const el = api?.element;
     if (!a || !el) return;
     const idx = rows.findIndex((r) => r.key === a.key);
     if (idx < 0) return;
-    listRef.current?.scrollToRow({ index: idx, align: 'start', behavior: 'instant' });
+    api.scrollToRow({ index: idx, align: 'start', behavior: 'instant' });
     // heights are measured over the next frames; correct the position until it settles
     let frames = 0;
     let raf = 0;
@@ -136,18 +135,18 @@ export function MessageList({
   }, [prependSerial]);
 
   // Stay at the bottom while rows get measured (their heights change after the first paint).
-  useEffect(() => {
-    const el = element();
+  useLayoutEffect(() => {
+    const el = api?.element;
     if (!el) return;
-    const sizer = el.querySelector('[data-react-window-sizer]') ?? el.firstElementChild;
+    if (stick.current) scrollToEnd(el);
+    const sizer = el.querySelector('[data-react-window-sizer]');
     if (!sizer || typeof ResizeObserver === 'undefined') return;
     const ro = new ResizeObserver(() => {
       if (stick.current) scrollToEnd(el);
     });
     ro.observe(sizer);
     return () => ro.disconnect();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [room, rows.length === 0]);
+  }, [api]);
 
   // we just sent: show it (the scroll event that follows clears the pill)
   useEffect(() => {
@@ -159,7 +158,7 @@ export function MessageList({
   const jump = () => {
     stick.current = true;
     setUnseen(0);
-    if (rows.length > 0) listRef.current?.scrollToRow({ index: rows.length - 1, align: 'end', behavior: 'instant' });
+    if (rows.length > 0) api?.scrollToRow({ index: rows.length - 1, align: 'end', behavior: 'instant' });
     requestAnimationFrame(toBottom);
   };
 
@@ -182,7 +181,7 @@ export function MessageList({
         </div>
       ) : (
         <List
-          listRef={listRef}
+          listRef={setApi}
           className="flex-1 overscroll-contain py-2"
           rowComponent={RowView}
           rowCount={rows.length}

@@ -46,7 +46,6 @@ function ChatLine({
       className={cx(
         'group flex gap-3 rounded-control px-3 transition-colors hover:bg-surface-2/70',
         first ? 'pt-2.5 pb-1' : 'py-0.5',
-        self && 'bg-accent-soft/30',
       )}
     >
       <div className="w-9 shrink-0">

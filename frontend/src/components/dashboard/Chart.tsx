@@ -33,6 +33,7 @@ export function Chart({
   xKind,
   yFormat,
   ariaLabel,
+  legend = true,
 }: {
   /** [x values, ...one array per series] */
   data: uPlot.AlignedData;
@@ -42,6 +43,7 @@ export function Chart({
   xKind: 'time' | 'minutesAgo';
   yFormat?: (v: number) => string;
   ariaLabel: string;
+  legend?: boolean;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -49,7 +51,7 @@ export function Chart({
   useEffect(() => {
     dataRef.current = data;
   }, [data]);
-  const layout = JSON.stringify({ series, height, xKind });
+  const layout = JSON.stringify({ series, height, xKind, legend });
 
   useEffect(() => {
     const el = box.current;
@@ -69,9 +71,13 @@ export function Chart({
       height,
       padding: [8, 8, 0, 0],
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      legend: { show: true, live: true },
+      legend: { show: legend, live: true },
       scales: {
-        x: { time: xKind === 'time' },
+        // a time axis spans at least a minute, so the first samples do not zoom to milliseconds
+        x:
+          xKind === 'time'
+            ? { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max] }
+            : { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] },
         y: { range: (_u, _min, max) => [0, Math.max(max * 1.15, 1)] },
       },
       axes: [
@@ -84,7 +90,13 @@ export function Chart({
         { ...axis, size: 52, values: (_u: uPlot, ticks: number[]) => ticks.map(fmt) },
       ],
       series: [
-        { label: xKind === 'time' ? 'Time' : 'Minute', value: xKind === 'minutesAgo' ? (_u, v) => (v === 0 ? 'this minute' : `${v} min`) : undefined },
+        {
+          label: xKind === 'time' ? 'Time' : 'Minute',
+          value:
+            xKind === 'minutesAgo'
+              ? (_u, v) => (v == null ? '—' : v === 0 ? 'this minute' : `${v} min`)
+              : (_u, v) => (v == null ? '—' : new Date(v * 1000).toLocaleTimeString('en-GB')),
+        },
         ...series.map((s): uPlot.Series => {
           const c = resolveColor(s.color);
           return {
