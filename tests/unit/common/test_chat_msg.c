@@ -461,6 +461,74 @@ START_TEST(type_names_round_trip)
 }
 END_TEST
 
+/* A fixed xorshift stream, so a failure reproduces. */
+static apr_uint64_t next_rand(apr_uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+START_TEST(mutated_frames_decode_or_fail_with_one_of_our_codes)
+{
+    const char *seed = "{\"type\":\"chat\",\"content\":\"h\xc3\xa9llo \\u263a\\n\",\"nonce\":\"n1\"}";
+    apr_size_t len = strlen(seed);
+    apr_uint64_t r = 0x9E3779B97F4A7C15u;
+    char frame[128];
+
+    for (int i = 0; i < 20000; i++) {
+        chat_msg_t *msg = NULL;
+        apr_status_t rv;
+        int flips = 1 + (int)(next_rand(&r) % 3);
+
+        memcpy(frame, seed, len);
+        for (int f = 0; f < flips; f++) {
+            frame[next_rand(&r) % len] = (char)(next_rand(&r) & 0xFF);
+        }
+        rv = chat_msg_decode(&msg, NULL, frame, len, POOL);
+        ck_assert_msg(rv == APR_SUCCESS || chat_err_is_ours(rv), "mutation %d: %d", i, rv);
+        if (rv == APR_SUCCESS) {
+            ck_assert_int_eq(chat_msg_validate_content(msg->content, strlen(msg->content)),
+                             APR_SUCCESS);
+        }
+    }
+}
+END_TEST
+
+START_TEST(any_valid_content_encodes_to_json_that_parses_back_to_the_same_text)
+{
+    static const char *const pieces[] = {
+        "a", " ", "\"", "\\", "\n", "\t", "/", "<", "\xc3\xa9", "\xe2\x80\xa8", "\xe2\x80\xa9",
+        "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xc2\x85", "}", "'",
+    };
+    apr_uint64_t r = 12345;
+    char content[256];
+    char buf[CHAT_MSG_MAX_ENCODED];
+    chat_msg_t m = sample();
+
+    for (int i = 0; i < 2000; i++) {
+        apr_size_t n = 0;
+        int count = 1 + (int)(next_rand(&r) % 40);
+        apr_size_t len;
+        chat_msg_t *back = NULL;
+
+        content[n++] = 'x';   /* never blank */
+        for (int k = 0; k < count; k++) {
+            const char *piece = pieces[next_rand(&r) % (sizeof(pieces) / sizeof(pieces[0]))];
+
+            memcpy(content + n, piece, strlen(piece));
+            n += strlen(piece);
+        }
+        content[n] = '\0';
+        m.content = content;
+        ck_assert_int_eq(chat_msg_encode(&m, buf, sizeof(buf), &len), APR_SUCCESS);
+        ck_assert_int_eq(chat_msg_decode_full(&back, buf, len, POOL), APR_SUCCESS);
+        ck_assert_str_eq(back->content, content);
+    }
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 TCase *tcase_chat_msg(void);
@@ -490,5 +558,7 @@ TCase *tcase_chat_msg(void)
     tcase_add_loop_test(tc, time_parse_reads_rfc3339_and_rejects_bad_times, 0, N(times));
     tcase_add_test(tc, time_format_writes_milliseconds_in_utc);
     tcase_add_test(tc, type_names_round_trip);
+    tcase_add_test(tc, mutated_frames_decode_or_fail_with_one_of_our_codes);
+    tcase_add_test(tc, any_valid_content_encodes_to_json_that_parses_back_to_the_same_text);
     return tc;
 }
