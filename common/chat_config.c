@@ -704,6 +704,41 @@ static apr_status_t set_var(chat_config_t *cfg, const config_var_t *v, const cha
     return APR_SUCCESS;
 }
 
+/* 1 if s has min..max characters, all from allowed. */
+static int is_made_of(const char *s, const char *allowed, apr_size_t min, apr_size_t max)
+{
+    apr_size_t n = strlen(s);
+
+    return n >= min && n <= max && s[strspn(s, allowed)] == '\0';
+}
+
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* The DynamoDB settings end up in a host name, a SigV4 scope and request bodies, so they are
+ * held to what AWS allows. */
+static apr_status_t check_dynamodb(const chat_config_t *cfg, char **err, apr_pool_t *pool)
+{
+    const char *ep = cfg->dynamodb_endpoint;
+
+    if (*ep != '\0' && strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) {
+        *err = apr_psprintf(pool, "DYNAMODB_ENDPOINT: must be an http:// or https:// URL: \"%s\"",
+                            ep);
+        return CHAT_ECONFIG;
+    }
+    if (!is_made_of(cfg->dynamodb_region, LOWER_DIGITS "-", 1, 32)) {
+        *err = apr_psprintf(pool, "DYNAMODB_REGION: must be an AWS region name: \"%s\"",
+                            cfg->dynamodb_region);
+        return CHAT_ECONFIG;
+    }
+    if (!is_made_of(cfg->dynamodb_table, LOWER_DIGITS UPPER "_.-", 3, 255)) {
+        *err = apr_psprintf(pool, "DYNAMODB_TABLE: must be 3-255 of A-Z a-z 0-9 _ . -: \"%s\"",
+                            cfg->dynamodb_table);
+        return CHAT_ECONFIG;
+    }
+    return APR_SUCCESS;
+}
+
 /* Checks that need more than one variable. */
 static apr_status_t check_together(const chat_config_t *cfg, char **err, apr_pool_t *pool)
 {
@@ -718,7 +753,7 @@ static apr_status_t check_together(const chat_config_t *cfg, char **err, apr_poo
                                      : "RELAY_TLS_KEY: required when RELAY_TLS_CERT is set");
         return CHAT_ECONFIG;
     }
-    return APR_SUCCESS;
+    return check_dynamodb(cfg, err, pool);
 }
 
 /* Copies envp's KEY=value entries into a table. */

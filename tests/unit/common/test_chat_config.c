@@ -265,6 +265,13 @@ static const struct {
     { "HISTORY_REPLAY=2000", "HISTORY_REPLAY: must not exceed ROOM_RING_SIZE (1024): \"2000\"" },
     { "RELAY_TLS_CERT=/c.pem", "RELAY_TLS_KEY: required when RELAY_TLS_CERT is set" },
     { "TOKEN_TTL=0", "TOKEN_TTL: must be between 1 and 315360000: \"0\"" },
+    { "DYNAMODB_ENDPOINT=localhost:8000",
+      "DYNAMODB_ENDPOINT: must be an http:// or https:// URL: \"localhost:8000\"" },
+    { "DYNAMODB_REGION=us-east-1.evil.com/",
+      "DYNAMODB_REGION: must be an AWS region name: \"us-east-1.evil.com/\"" },
+    { "DYNAMODB_REGION=", "DYNAMODB_REGION: must be an AWS region name: \"\"" },
+    { "DYNAMODB_TABLE=a\"b", "DYNAMODB_TABLE: must be 3-255 of A-Z a-z 0-9 _ . -: \"a\"b\"" },
+    { "DYNAMODB_TABLE=ab", "DYNAMODB_TABLE: must be 3-255 of A-Z a-z 0-9 _ . -: \"ab\"" },
 };
 
 START_TEST(each_bad_value_stops_loading_with_an_error_naming_the_variable)
@@ -297,7 +304,8 @@ START_TEST(good_values_of_every_kind_are_taken)
         "RATE_LIMIT_PER_SEC=0.5", "RATE_LIMIT_BURST=-1", "ANALYTICS_PUBLIC_USERS=off",
         "LOG_LEVEL=WARNING", "STORAGE=dynamodb", "RELAY_LISTEN=[::1]:9000",
         "TRUSTED_PROXIES=10.0.0.0/8, fd00::/8 ,192.168.1.1", "PERSIST_WORKERS=+64",
-        "RESTAPI_LISTEN=/run/x.sock", NULL
+        "RESTAPI_LISTEN=/run/x.sock", "DYNAMODB_ENDPOINT=http://127.0.0.1:8000",
+        "DYNAMODB_REGION=eu-west-2", "DYNAMODB_TABLE=Chat_Messages.v2", NULL
     };
     chat_config_t *cfg = load_env(env);
 
@@ -311,6 +319,9 @@ START_TEST(good_values_of_every_kind_are_taken)
     ck_assert_str_eq(APR_ARRAY_IDX(cfg->trusted_proxies, 1, const char *), "fd00::/8");
     ck_assert_int_eq(cfg->persist_workers, 64);
     ck_assert_str_eq(cfg->restapi_listen, "/run/x.sock");
+    ck_assert_str_eq(cfg->dynamodb_endpoint, "http://127.0.0.1:8000");
+    ck_assert_str_eq(cfg->dynamodb_region, "eu-west-2");
+    ck_assert_str_eq(cfg->dynamodb_table, "Chat_Messages.v2");
 }
 END_TEST
 
