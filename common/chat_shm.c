@@ -463,11 +463,11 @@ static void free_all(apr_hash_t *h)
     for (apr_hash_index_t *hi = apr_hash_first(NULL, h); hi != NULL; hi = apr_hash_next(hi)) {
         free(apr_hash_this_val(hi));
     }
-    apr_hash_clear(h);
 }
 
 /* Runs before APR's own cleanup (registered later), which unmaps and unlinks: readers that
- * still map the old segment see magic 0 and re-attach. */
+ * still map the old segment see magic 0 and re-attach. The hashes die with the pool, so
+ * their dangling keys are never looked at again. */
 static apr_status_t on_writer_cleanup(void *data)
 {
     chat_shm_t *shm = data;
