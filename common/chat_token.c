@@ -212,7 +212,7 @@ apr_status_t chat_token_verify(const char *secret, const char *token, apr_time_t
         return CHAT_ETOKEN_MISSING;
     }
     dot = strchr(token, '.');
-    if (dot == NULL || dot == token || dot[1] == '\0' || strchr(dot + 1, '.') != NULL
+    if (strnlen(token, CHAT_TOKEN_MAX_LEN + 1) > CHAT_TOKEN_MAX_LEN || dot == NULL || dot == token || dot[1] == '\0' || strchr(dot + 1, '.') != NULL
         || chat_token_b64url_decode(token, (apr_size_t)(dot - token), &payload, &payload_len,
                                     pool) != APR_SUCCESS
         || chat_token_b64url_decode(dot + 1, strlen(dot + 1), &sig, &sig_len, pool)

@@ -11,6 +11,10 @@
 #include <apr_time.h>
 #include "chat_err.h"
 
+/* Longest token verify looks at: a 128-byte user id, the expiry and a 50-character name
+ * encode to well under this. Longer is CHAT_ETOKEN_MALFORMED before any decoding. */
+#define CHAT_TOKEN_MAX_LEN 2048
+
 typedef struct chat_token_claims_t {
     const char *user_id;      /* never empty on success */
     apr_int64_t expiry;       /* Unix seconds */
