@@ -51,7 +51,7 @@ void bench_ws_accept_compute(char accept[29], const char *key)
 }
 
 int bench_ws_request_encode(char *buf, size_t cap, const char *host_port, const char *target,
-                            const char *key)
+                            const char *key, const char *origin)
 {
     int n = snprintf(buf, cap,
                      "GET %s HTTP/1.1\r\n"
@@ -60,8 +60,10 @@ int bench_ws_request_encode(char *buf, size_t cap, const char *host_port, const 
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n"
+                     "%s%s%s"
                      "\r\n",
-                     target, host_port, key);
+                     target, host_port, key, origin ? "Origin: " : "", origin ? origin : "",
+                     origin ? "\r\n" : "");
 
     return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }

@@ -44,10 +44,10 @@ void bench_ws_key_make(char key[BENCH_WS_KEY_LEN + 1], uint64_t *rng);
 /* Computes the Sec-WebSocket-Accept value (28 characters and a NUL) for key. */
 void bench_ws_accept_compute(char accept[29], const char *key);
 
-/* Writes the upgrade request for target ("/ws?room=...") into buf[0..cap). Returns its length,
- * or -1 when it does not fit. */
+/* Writes the upgrade request for target ("/ws?room=...") into buf[0..cap), with an Origin
+ * header when origin is not NULL. Returns its length, or -1 when it does not fit. */
 int bench_ws_request_encode(char *buf, size_t cap, const char *host_port, const char *target,
-                            const char *key);
+                            const char *key, const char *origin);
 
 /* Checks the HTTP response head at buf[0..len). BENCH_WS_OK: 101 with the right accept value,
  * *hdr_len is where the frames start. BENCH_WS_AGAIN: head incomplete. BENCH_WS_EPROTO: other

@@ -86,6 +86,7 @@ typedef struct bench_opts_t {
     double rate, duration, warmup, drain, connect_rate, connect_timeout;
     int idle, json_only, server_pid;
     char room_prefix[32];
+    char origin[128];                   /* empty: no Origin header */
 } bench_opts_t;
 
 typedef struct bench_conn_t {
@@ -614,7 +615,8 @@ static void on_writable(bench_thread_t *th, bench_conn_t *c)
         snprintf(target, sizeof(target), "%s?userId=b%u&username=b%u&room=%s-%u",
                  th->run->o.path, c->index, c->index, th->run->o.room_prefix, c->room);
         bench_ws_key_make(c->key, &th->rng);
-        n = bench_ws_request_encode(req, sizeof(req), th->run->o.host_port, target, c->key);
+        n = bench_ws_request_encode(req, sizeof(req), th->run->o.host_port, target, c->key,
+                                    th->run->o.origin[0] ? th->run->o.origin : NULL);
         if (n < 0 || out_reserve(c, (size_t)n) == NULL) {
             conn_close(th, c, -1);
             return;
@@ -912,6 +914,7 @@ static void usage(FILE *out)
         "  --idle                  only connect and hold for --duration (capacity runs)\n"
         "  --server-pid PID        read the relay's CPU and RSS from /proc/PID\n"
         "  --room-prefix STR       room names are STR-<k> (default bench)\n"
+        "  --origin URL            send this Origin header (when ALLOWED_ORIGINS is a list)\n"
         "  --json                  print only the final JSON line\n"
         "Connections: rooms x (subs + pubs), at most %d.\n", BENCH_MAX_CONNS);
 }
@@ -950,6 +953,7 @@ static int parse_opts(bench_opts_t *o, int argc, char **argv)
         { "connect-timeout", 1, NULL, 'C' }, { "src-addrs", 1, NULL, 's' },
         { "idle", 0, NULL, 'i' }, { "server-pid", 1, NULL, 'P' },
         { "room-prefix", 1, NULL, 'x' }, { "json", 0, NULL, 'j' }, { "help", 0, NULL, 'h' },
+        { "origin", 1, NULL, 'o' },
         { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 }
     };
     int ch;
@@ -993,6 +997,7 @@ static int parse_opts(bench_opts_t *o, int argc, char **argv)
         case 'P': o->server_pid = atoi(optarg); break;
         case 'x': snprintf(o->room_prefix, sizeof(o->room_prefix), "%s", optarg); break;
         case 'j': o->json_only = 1; break;
+        case 'o': snprintf(o->origin, sizeof(o->origin), "%s", optarg); break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("chat-bench %s\n", BENCH_VERSION); exit(0);
         default: usage(stderr); return -1;

@@ -19,7 +19,7 @@ CLEANFILES += bench/bench-sqlite-raw
 # make bench [BENCH_QUICK=1] [BENCH_SCENARIOS="S1 S3"]: builds the relay and the generator,
 # runs the scenarios (relay on core 0, generator on core 1) and writes results/.
 BENCH_RESULTS ?= $(abs_top_srcdir)/results
-bench: bench/chat-bench relay/chat-relay bench/bench-sqlite-raw
+bench: bench/chat-bench relay/chat-relay restapi/chat-restapi bench/bench-sqlite-raw
 	BENCH_BUILD_DIR="$(abs_top_builddir)" BENCH_SRC_DIR="$(abs_top_srcdir)" \
 	BENCH_RESULTS="$(BENCH_RESULTS)" BENCH_QUICK="$(BENCH_QUICK)" \
 	BENCH_SCENARIOS="$(BENCH_SCENARIOS)" \

@@ -139,7 +139,8 @@ async function startRelay(extraEnv = {}) {
 
 // Runs chat-bench once (pinned) and returns its final JSON line.
 async function runGen(args, relay) {
-  const full = ['-c', genCpu, benchBin, '--url', `127.0.0.1:${relay.port}/ws`, '--server-pid', String(relay.pid), '--json', ...args];
+  const origin = relay.origin ? ['--origin', relay.origin] : [];
+  const full = ['-c', genCpu, benchBin, '--url', `127.0.0.1:${relay.port}/ws`, '--server-pid', String(relay.pid), '--json', ...origin, ...args];
   const g = start('taskset', full);
   running.add(g);
   const limit = 15 * 60 * 1000;
@@ -315,8 +316,9 @@ async function s4() {
   sh('chmod', ['755', docroot]);
   writeFileSync(path.join(docroot, 'index.html'), '<!doctype html><title>bench</title>\n');
   const wsConns = quick ? 2000 : 5000;
+  // SQLite, as deployed: /api/rooms/.../messages needs a store.
   const stack = await startStack({
-    storage: 'none',
+    storage: 'sqlite',
     docroot,
     env: { RATE_LIMIT_PER_SEC: '0', RATE_LIMIT_BURST: '0', MAX_CONN_PER_IP: '0', LOG_LEVEL: 'warn' },
     // Each proxied WebSocket holds an Apache thread: 8 children x 700 threads, 680 for /ws.
@@ -326,7 +328,7 @@ async function s4() {
   try {
     pin(stack.relay.pid, relayCpu);
     pin(stack.apache.pid, relayCpu);
-    const relay = { port: stack.port, pid: stack.relay.pid };
+    const relay = { port: stack.port, pid: stack.relay.pid, origin: stack.origin };
     log('S4 fan-out through Apache, 1000 subscribers at 100 msg/s');
     const fan = [];
     for (let i = 0; i < reps; i++) {

@@ -37,13 +37,18 @@ END_TEST
 START_TEST(request_carries_target_host_and_key)
 {
     char buf[512];
-    int n = bench_ws_request_encode(buf, sizeof(buf), "127.0.0.1:8081", "/ws?room=r1", RFC_KEY);
+    int n = bench_ws_request_encode(buf, sizeof(buf), "127.0.0.1:8081", "/ws?room=r1", RFC_KEY,
+                                    NULL);
 
     ck_assert_int_gt(n, 0);
     ck_assert_ptr_nonnull(strstr(buf, "GET /ws?room=r1 HTTP/1.1\r\n"));
     ck_assert_ptr_nonnull(strstr(buf, "Host: 127.0.0.1:8081\r\n"));
     ck_assert_ptr_nonnull(strstr(buf, "Sec-WebSocket-Key: " RFC_KEY "\r\n"));
-    ck_assert_int_eq(bench_ws_request_encode(buf, 40, "h:1", "/ws", RFC_KEY), -1);
+    ck_assert_ptr_null(strstr(buf, "Origin:"));
+    ck_assert_int_eq(bench_ws_request_encode(buf, 40, "h:1", "/ws", RFC_KEY, NULL), -1);
+    n = bench_ws_request_encode(buf, sizeof(buf), "h:1", "/ws", RFC_KEY, "http://h:1");
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_nonnull(strstr(buf, "\r\nOrigin: http://h:1\r\n\r\n"));
 }
 END_TEST
 
