@@ -30,7 +30,7 @@ export function ChatView({
   const [sentSignal, setSentSignal] = useState(0);
 
   const analytics = usePolling(fetchAnalytics, 5000);
-  const rooms = usePolling(fetchRooms, 10_000);
+  const rooms = usePolling(fetchRooms, 5000);
 
   const rows = useMemo(() => toRows(chat.log), [chat.log]);
   const { retry, discard, send } = chat;

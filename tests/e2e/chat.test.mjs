@@ -1,0 +1,122 @@
+// The chat page in Chromium through Apache: two users talk, rooms are isolated, history is
+// replayed on join and paged in on scroll-back.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../integration/lib/util.mjs';
+import {
+  chatIds, chatTexts, join, launch, newPage, say, screenshot, seed, skipReason,
+  startFrontendStack, waitForMessage, waitStored,
+} from './browser.mjs';
+
+const skip = skipReason() ?? false;
+
+describe('chat through Apache in Chromium', { skip }, () => {
+  let s;
+  let browser;
+  before(async () => {
+    s = await startFrontendStack();
+    browser = await launch();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (s) await s.stop();
+  });
+
+  test('two users in one room exchange messages; a user in another room sees none of them', { timeout: 90000 }, async () => {
+    const ada = await newPage(browser);
+    const bob = await newPage(browser);
+    const eve = await newPage(browser);
+    await join(ada, s.baseUrl, 'Ada', 'lobby');
+    await join(bob, s.baseUrl, 'Bob', 'lobby');
+    await join(eve, s.baseUrl, 'Eve', 'elsewhere');
+
+    await say(ada, 'lobby', 'hello from Ada');
+    await waitForMessage(bob, 'hello from Ada');
+    await waitForMessage(ada, 'hello from Ada'); // the sender gets its own copy, once
+    await say(bob, 'lobby', 'hi Ada, Bob here');
+    await waitForMessage(ada, 'hi Ada, Bob here');
+    await waitForMessage(bob, 'hi Ada, Bob here');
+    await say(eve, 'elsewhere', 'anyone?');
+    await waitForMessage(eve, 'anyone?');
+
+    // nothing pending or failed once acks arrived
+    await waitFor(async () => (await ada.locator('[data-kind="outbox"]').count()) === 0, { what: 'Ada outbox empty' });
+    assert.deepEqual(await chatTexts(ada), ['hello from Ada', 'hi Ada, Bob here']);
+    assert.deepEqual(await chatTexts(bob), ['hello from Ada', 'hi Ada, Bob here']);
+    assert.deepEqual(await chatTexts(eve), ['anyone?']);
+
+    // the sender's name is shown on the other side, and the user list has both
+    assert.equal(await bob.locator('[data-kind="chat"]', { hasText: 'hello from Ada' }).getByText('Ada', { exact: true }).count(), 1);
+    await waitFor(async () => {
+      const ids = await bob.$$eval('[data-testid="user-list"] li', (els) => els.map((e) => e.textContent));
+      return ids.some((t) => t.includes('Ada')) && ids.some((t) => t.includes('Bob')) && !ids.some((t) => t.includes('Eve'));
+    }, { what: 'Bob sees Ada and Bob in the user list, not Eve' });
+
+    await screenshot(ada, 'chat-two-users-ada');
+    await screenshot(bob, 'chat-two-users-bob');
+    await screenshot(eve, 'chat-other-room-eve');
+    for (const p of [ada, bob, eve]) assert.deepEqual(p.errors, []);
+    await Promise.all([ada, bob, eve].map((p) => p.context().close()));
+  });
+
+  test('a late joiner gets the history replayed; switching rooms needs no reload', { timeout: 90000 }, async () => {
+    await seed(s, 'replay', ['first', 'second', 'third']);
+    const cat = await newPage(browser);
+    await join(cat, s.baseUrl, 'Cat', 'replay');
+    await waitForMessage(cat, 'third');
+    assert.deepEqual(await chatTexts(cat), ['first', 'second', 'third']);
+
+    // switch to another room from the sidebar form: same document, new room's history
+    await seed(s, 'replay-2', ['other room message']);
+    await cat.evaluate(() => { window.__sameDocument = true; });
+    await cat.getByLabel('Join or create a room').fill('replay-2');
+    await cat.getByLabel('Join or create a room').press('Enter');
+    await waitForMessage(cat, 'other room message');
+    assert.equal(await cat.evaluate(() => window.__sameDocument), true, 'no reload');
+    assert.deepEqual(await chatTexts(cat), ['other room message']);
+    assert.match(cat.url(), /#\/room\/replay-2$/);
+    // and back, through the active-rooms list
+    await cat.getByTestId('room-list').locator('button', { has: cat.getByText('replay', { exact: true }) }).click();
+    await waitForMessage(cat, 'third');
+    assert.deepEqual(await chatTexts(cat), ['first', 'second', 'third']);
+    await screenshot(cat, 'chat-history-replay');
+    assert.deepEqual(cat.errors, []);
+    await cat.context().close();
+  });
+
+  test('scrolling to the top loads older messages from /api ?before= and keeps the place', { timeout: 120000 }, async () => {
+    const N = 80;
+    const texts = Array.from({ length: N }, (_, i) => `old message ${String(i + 1).padStart(3, '0')}`);
+    await seed(s, 'archive', texts);
+    await waitStored(s.baseUrl, 'archive', N);
+
+    const dan = await newPage(browser);
+    const historyRequests = [];
+    dan.on('request', (r) => { if (r.url().includes('/api/rooms/archive/messages')) historyRequests.push(r.url()); });
+    await join(dan, s.baseUrl, 'Dan', 'archive');
+    // the join replay shows the newest messages, stuck to the bottom
+    await waitForMessage(dan, texts[N - 1]);
+    assert.ok(!(await chatTexts(dan)).includes(texts[0]), 'the oldest message is not part of the join replay');
+
+    // scroll up until the first message appears (each top hit loads one older page)
+    await waitFor(async () => {
+      await dan.evaluate(() => {
+        const el = document.querySelector('[data-testid="message-list"]');
+        el.scrollTop = 0;
+        el.dispatchEvent(new Event('scroll'));
+      });
+      return (await chatTexts(dan)).includes(texts[0]);
+    }, { timeoutMs: 30000, intervalMs: 300, what: 'oldest message after scroll-back' });
+    assert.ok(historyRequests.some((u) => /[?&]before=/.test(u)), `a ?before= request was made: ${historyRequests}`);
+
+    // what is rendered at the top is in order and unique
+    const shown = await chatTexts(dan);
+    const i0 = shown.indexOf(texts[0]);
+    assert.deepEqual(shown.slice(i0, i0 + 5), texts.slice(0, 5));
+    const ids = await chatIds(dan);
+    assert.equal(new Set(ids).size, ids.length, 'no message rendered twice');
+    await screenshot(dan, 'chat-scroll-back');
+    assert.deepEqual(dan.errors, []);
+    await dan.context().close();
+  });
+});
