@@ -5,8 +5,9 @@
  * directory appears later, or whose disk filled and emptied, comes back by itself.
  *
  * Design:
- *  - WAL, synchronous=NORMAL and a busy timeout, because the relay's workers write while
- *    chat-restapi reads the same file from another process (WAL readers never block the writer).
+ *  - WAL and a busy timeout, because the relay's workers write while chat-restapi reads the
+ *    same file from another process (WAL readers never block the writer); synchronous=FULL
+ *    because a successful save lets the relay drop its journal.
  *  - Data goes through prepared statements only (apr_dbd_prepare + apr_dbd_pb*); the only SQL
  *    built at run time is the multi-row INSERT, whose text depends on the row count alone.
  *  - A batch is written as INSERT OR IGNORE statements of up to SQ_ROWS rows each, one
@@ -42,9 +43,11 @@
 /* Constant text, so these go through apr_dbd_select/apr_dbd_query; data never does. The
  * pragmas answer a row, which apr_dbd_query would report as an error. */
 static const char *const sq_pragmas[] = {
-    "PRAGMA busy_timeout = " APR_STRINGIFY(SQ_BUSY_MS),
+    ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_BUSY_MS)),
     "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
+    /* FULL, not NORMAL: the relay deletes its journal once a save returns, so a committed
+     * batch must survive power loss too; in WAL mode FULL costs one fsync per statement. */
+    "PRAGMA synchronous = FULL",
 };
 static const char *const sq_schema[] = {
     "CREATE TABLE IF NOT EXISTS messages ("
