@@ -1,0 +1,135 @@
+// chat-relay handshake checks (issue 3): auth, origin, room names, per-IP limit — all answered
+// with an HTTP status before the upgrade.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { startRelay, connect, refusedHandshake } from './lib/relay.mjs';
+
+const SECRET = 'relay-test-secret';
+
+// The Go token format: base64url(payload) "." base64url(HMAC-SHA256(secret, payload)).
+function mint(userId, expiry, name, secret = SECRET) {
+  const payload = name === undefined ? `${userId}|${expiry}` : `${userId}|${expiry}|${name}`;
+  const mac = crypto.createHmac('sha256', secret).update(payload).digest('base64url');
+  return `${Buffer.from(payload).toString('base64url')}.${mac}`;
+}
+const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+
+let relay;
+before(async () => {
+  relay = await startRelay({
+    env: {
+      AUTH_SECRET: SECRET,
+      ALLOWED_ORIGINS: 'https://chat.example',
+      MAX_CONN_PER_IP: '3',
+    },
+  });
+});
+after(async () => {
+  const r = await relay.stop();
+  assert.equal(r.code, 0, relay.output());
+});
+
+const origin = 'https://chat.example';
+
+test('without a token the handshake gets 401', async () => {
+  const r = await refusedHandshake(relay.wsUrl({ room: 'a' }), { origin });
+  assert.equal(r.status, 401);
+  assert.equal(JSON.parse(r.body).error, 'token_missing');
+});
+
+test('a forged token gets 401', async () => {
+  const r = await refusedHandshake(relay.wsUrl({ room: 'a', token: mint('mallory', inAnHour(), undefined, 'other') }), { origin });
+  assert.equal(r.status, 401);
+  assert.equal(JSON.parse(r.body).error, 'token_bad_signature');
+});
+
+test('an expired token gets 401', async () => {
+  const r = await refusedHandshake(relay.wsUrl({ room: 'a', token: mint('alice', Math.floor(Date.now() / 1000) - 5) }), { origin });
+  assert.equal(r.status, 401);
+  assert.equal(JSON.parse(r.body).error, 'token_expired');
+});
+
+test('a malformed token gets 401', async () => {
+  const r = await refusedHandshake(relay.wsUrl({ room: 'a', token: 'not-a-token' }), { origin });
+  assert.equal(r.status, 401);
+});
+
+test('a valid token sets the user id (userId is ignored) and its name overrides username', async () => {
+  const c = await connect(relay.wsUrl({ room: 'tok', userId: 'spoof', username: 'Spoof', token: mint('alice', inAnHour(), 'Alice A.') }), { origin });
+  c.chat('hi');
+  const m = await c.nextMessage((x) => x.type === 'chat');
+  assert.equal(m.userId, 'alice');
+  assert.equal(m.username, 'Alice A.');
+  await c.close();
+});
+
+test('without a name in the token the username parameter is kept', async () => {
+  const c = await connect(relay.wsUrl({ room: 'tok2', userId: 'spoof', username: 'Bobby', token: mint('bob', inAnHour()) }), { origin });
+  c.chat('hi');
+  const m = await c.nextMessage((x) => x.type === 'chat');
+  assert.equal(m.userId, 'bob');
+  assert.equal(m.username, 'Bobby');
+  await c.close();
+});
+
+test('the token may come in an Authorization: Bearer header', async () => {
+  const c = await connect(relay.wsUrl({ room: 'hdr' }), { origin, headers: { Authorization: `Bearer ${mint('carol', inAnHour())}` } });
+  c.chat('hi');
+  assert.equal((await c.nextMessage((x) => x.type === 'chat')).userId, 'carol');
+  await c.close();
+});
+
+test('the token may come as a Sec-WebSocket-Protocol entry and "chat" is echoed', async () => {
+  const c = await connect(relay.wsUrl({ room: 'proto' }), { origin, protocols: ['chat', `bearer.${mint('dave', inAnHour())}`] });
+  assert.equal(c.ws.protocol, 'chat');
+  c.chat('hi');
+  assert.equal((await c.nextMessage((x) => x.type === 'chat')).userId, 'dave');
+  await c.close();
+});
+
+test('a Sec-WebSocket-Protocol offer without "chat" gets 400', async () => {
+  const r = await refusedHandshake(relay.wsUrl({ room: 'proto' }), { origin, protocols: [`bearer.${mint('dave', inAnHour())}`] });
+  assert.equal(r.status, 400);
+});
+
+test('a forbidden Origin gets 403', async () => {
+  const r = await refusedHandshake(relay.wsUrl({ room: 'a', token: mint('alice', inAnHour()) }), { origin: 'https://evil.example' });
+  assert.equal(r.status, 403);
+});
+
+for (const room of ['bad room', 'x'.repeat(65), 'semi;colon', 'slash/room']) {
+  test(`room name ${JSON.stringify(room.slice(0, 20))} gets 400`, async () => {
+    const r = await refusedHandshake(relay.wsUrl({ room, token: mint('alice', inAnHour()) }), { origin });
+    assert.equal(r.status, 400);
+    assert.equal(JSON.parse(r.body).error, 'bad_room');
+  });
+}
+
+test('the reserved name System is refused for everyone', async () => {
+  const r = await refusedHandshake(relay.wsUrl({ room: 'a', username: 'sYsTeM', token: mint('eve', inAnHour()) }), { origin });
+  assert.equal(r.status, 400);
+});
+
+test('more than MAX_CONN_PER_IP connections from one address get 429', async () => {
+  const url = relay.wsUrl({ room: 'ip', token: mint('frank', inAnHour()) });
+  const open = [await connect(url, { origin }), await connect(url, { origin }), await connect(url, { origin })];
+  const r = await refusedHandshake(url, { origin });
+  assert.equal(r.status, 429);
+  await open[0].close();
+  const again = await connect(url, { origin });
+  await Promise.all([again.close(), open[1].close(), open[2].close()]);
+});
+
+test('a handshake that never completes is closed after HANDSHAKE_TIMEOUT', async () => {
+  const slow = await startRelay({ env: { HANDSHAKE_TIMEOUT: '2' } });
+  const net = await import('node:net');
+  const sock = net.connect(slow.port, '127.0.0.1');
+  await new Promise((r) => sock.on('connect', r));
+  sock.write('GET /ws HTTP/1.1\r\nHost: x\r\n');       // and nothing more
+  const t0 = Date.now();
+  await new Promise((r) => sock.on('close', r));
+  const took = Date.now() - t0;
+  assert.ok(took < 9000, `closed after ${took} ms`);
+  assert.equal((await slow.stop()).code, 0);
+});

@@ -1,0 +1,113 @@
+// chat-relay lifecycle (issue 3): command line, bad configuration, keep-alive, slow consumers,
+// SIGTERM drain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { startRelay, connect, RawClient, rssKiB } from './lib/relay.mjs';
+import { binPath, sleep, waitFor } from './lib/util.mjs';
+
+test('--help lists options and variables, --version prints the version', () => {
+  const help = spawnSync(binPath('relay/chat-relay'), ['--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--config FILE/);
+  assert.match(help.stdout, /RELAY_LISTEN/);
+  assert.match(help.stdout, /CLIENT_SEND_QUEUE/);
+  const ver = spawnSync(binPath('relay/chat-relay'), ['--version'], { encoding: 'utf8' });
+  assert.equal(ver.status, 0);
+  assert.match(ver.stdout, /^chat-relay \d+\.\d+/);
+});
+
+test('a bad value stops the relay with an error naming the variable', () => {
+  const r = spawnSync(binPath('relay/chat-relay'), [], {
+    encoding: 'utf8', env: { ...process.env, RATE_LIMIT_PER_SEC: 'abc', STORAGE: 'none' }, timeout: 10000,
+  });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /RATE_LIMIT_PER_SEC/);
+});
+
+test('a client that does not answer pings is closed after PONG_TIMEOUT', async () => {
+  const relay = await startRelay({ env: { PING_INTERVAL: '1', PONG_TIMEOUT: '3' } });
+  const silent = await RawClient.connect(relay.port, '/ws?room=ka', { autoPong: false });
+  const polite = await RawClient.connect(relay.port, '/ws?room=ka', { autoPong: true });
+  const t0 = Date.now();
+  await Promise.race([silent.ended, sleep(15000)]);
+  const took = Date.now() - t0;
+  assert.ok(silent.pings >= 1, 'the relay pinged');
+  assert.ok(took >= 2000 && took < 12000, `silent client closed after ${took} ms`);
+  await sleep(500);
+  assert.equal(polite.sock.destroyed, false, 'a client answering pings stays');
+  polite.destroy();
+  assert.equal((await relay.stop()).code, 0, relay.output());
+});
+
+test('a client that never reads loses messages, is disconnected, and memory stays bounded', async () => {
+  const relay = await startRelay({
+    env: {
+      RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000',
+      CLIENT_SEND_QUEUE: '64', SLOW_CLIENT_TIMEOUT: '2', SEND_TIMEOUT: '2', HISTORY_REPLAY: '0',
+      // ASan keeps 256 MiB of freed memory in quarantine by default; RSS would measure that.
+      ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ? `${process.env.ASAN_OPTIONS}:` : ''}quarantine_size_mb=4`,
+    },
+  });
+  const stuck = await connect(relay.wsUrl({ room: 'slow', userId: 'stuck' }));
+  stuck.ws._socket.pause();                          // stop reading: the kernel buffers fill
+  const writer = await connect(relay.wsUrl({ room: 'slow', userId: 'writer' }));
+  const reader = await connect(relay.wsUrl({ room: 'slow', userId: 'reader' }));
+  const rss0 = await rssKiB(relay.pid);
+  const content = 'z'.repeat(1000);
+  let sent = 0;
+  const t0 = Date.now();
+  while (Date.now() - t0 < 6000 && sent < 40000) {
+    for (let i = 0; i < 200; i++) writer.chat(content);
+    sent += 200;
+    await sleep(20);
+    // The reader keeps up all along.
+    assert.ok(sent - reader.chats().length < 5000, `reader lags ${sent - reader.chats().length}`);
+  }
+  await reader.collect((m) => m.type === 'chat', sent, 20000);
+  const rss1 = await rssKiB(relay.pid);
+  assert.ok(rss1 - rss0 < 64 * 1024, `relay RSS grew by ${rss1 - rss0} KiB`);
+  // The stuck client is cut off by the relay.
+  await waitFor(() => relay.output().includes('slow client disconnected'), { timeoutMs: 15000, what: 'slow disconnect' });
+  stuck.ws._socket.resume();
+  const c = await stuck.waitClose(15000);
+  assert.ok(c.code === 1013 || c.code === 1006, `close code ${c.code}`);
+  await Promise.all([writer.close(), reader.close()]);
+  assert.equal((await relay.stop()).code, 0, relay.output());
+});
+
+test('a client that falls behind is told how many messages it missed', async () => {
+  const relay = await startRelay({
+    env: {
+      RATE_LIMIT_PER_SEC: '100000', RATE_LIMIT_BURST: '100000',
+      CLIENT_SEND_QUEUE: '8', SLOW_CLIENT_TIMEOUT: '30', SEND_TIMEOUT: '30', HISTORY_REPLAY: '0',
+    },
+  });
+  const lag = await connect(relay.wsUrl({ room: 'lag', userId: 'lag' }));
+  lag.ws._socket.pause();
+  const writer = await connect(relay.wsUrl({ room: 'lag', userId: 'writer' }));
+  const big = 'q'.repeat(1000);
+  for (let i = 0; i < 20000; i++) writer.chat(big);
+  writer.chat('last');
+  // The writer's own queue is small too: the newest message always arrives.
+  await writer.nextMessage((m) => m.content === 'last', 30000);
+  lag.ws._socket.resume();
+  await lag.nextMessage((m) => m.content === 'last', 15000);
+  await sleep(300);
+  const notices = lag.messages.filter((m) => m.type === 'system' && /missed/.test(m.content));
+  const missed = notices.reduce((n, m) => n + Number(/missed (\d+)/.exec(m.content)[1]), 0);
+  const got = lag.chats().length;
+  assert.ok(notices.length >= 1 && missed > 0);
+  assert.equal(got + missed, 20001, `got ${got} + missed ${missed}`);
+  await Promise.all([writer.close(), lag.close()]);
+  assert.equal((await relay.stop()).code, 0, relay.output());
+});
+
+test('SIGTERM closes every client with 1001 and exits 0', async () => {
+  const relay = await startRelay();
+  const cs = [await connect(relay.wsUrl({ room: 'bye' })), await connect(relay.wsUrl({ room: 'bye2' }))];
+  const exit = relay.stop('SIGTERM');
+  const codes = await Promise.all(cs.map((c) => c.waitClose()));
+  assert.deepEqual(codes.map((c) => c.code), [1001, 1001]);
+  assert.equal((await exit).code, 0, relay.output());
+});
