@@ -8,8 +8,9 @@
  * Threads: the main thread parses options, starts --threads workers and drives the phases
  * (connect, warm-up, measure, drain, stop) through one atomic; it reads only the workers'
  * atomic progress counters until they are joined, then merges their statistics. Each worker
- * owns an epoll loop, a periodic timerfd and its share of the connections (connection i belongs
- * to worker i % threads); nothing a worker touches is written by another thread.
+ * owns an epoll loop, a periodic timerfd and its share of the connections (see thread_of: with
+ * two workers or more the publishers get one to themselves); nothing a worker touches is
+ * written by another thread.
  *
  * Message content: "~B<run>:<publisher>:<seq>:<ns>" padded to --size, where <run> is a random
  * per-run id (so replayed history of earlier runs is ignored), <publisher> a global publisher
@@ -155,6 +156,7 @@ struct bench_run_t {
     bench_thread_t *threads;
     bench_conn_t *conns;
     size_t n_conns;
+    int pub_thread;                     /* worker 0 holds only the publishers */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -1060,6 +1062,22 @@ static int raise_fd_limit(size_t need)
     return 0;
 }
 
+/* The worker owning connection i. With two threads or more and subscribers to feed, the
+ * publishers get worker 0 to themselves, so reading a burst of deliveries never delays a send
+ * (the kernel wakes the publisher's timer even when all workers share one core). */
+static int thread_of(const bench_run_t *r, size_t i)
+{
+    size_t per_room = (size_t)(r->o.subs + r->o.pubs);
+
+    if (!r->pub_thread) {
+        return (int)(i % (size_t)r->o.threads);
+    }
+    if (i % per_room >= (size_t)r->o.subs) {
+        return 0;
+    }
+    return 1 + (int)(i % (size_t)(r->o.threads - 1));
+}
+
 static int run_setup(bench_run_t *r)
 {
     bench_opts_t *o = &r->o;
@@ -1101,15 +1119,20 @@ static int run_setup(bench_run_t *r)
     if (!r->conns || !r->room_open || !r->room_members || !r->threads) {
         return -1;
     }
+    r->pub_thread = o->threads >= 2 && o->subs > 0 && o->pubs > 0;
+    for (size_t i = 0; i < r->n_conns; i++) {
+        r->threads[thread_of(r, i)].n_conns++;      /* sizes first: publishers may cluster */
+    }
     for (int t = 0; t < o->threads; t++) {
         bench_thread_t *th = &r->threads[t];
-        size_t mine = r->n_conns / (size_t)o->threads + 1;
+        size_t mine = th->n_conns;
 
+        th->n_conns = 0;
         th->run = r;
         th->idx = t;
         th->rng = seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(t + 1);
-        th->conns = calloc(mine, sizeof(*th->conns));
-        th->pubs = calloc(mine, sizeof(*th->pubs));
+        th->conns = calloc(mine + 1, sizeof(*th->conns));
+        th->pubs = calloc(mine + 1, sizeof(*th->pubs));
         th->ep = epoll_create1(EPOLL_CLOEXEC);
         th->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (!th->conns || !th->pubs || th->ep < 0 || th->tfd < 0) {
@@ -1130,7 +1153,7 @@ static int run_setup(bench_run_t *r)
     }
     for (size_t i = 0; i < r->n_conns; i++) {
         bench_conn_t *c = &r->conns[i];
-        bench_thread_t *th = &r->threads[i % (size_t)o->threads];
+        bench_thread_t *th = &r->threads[thread_of(r, i)];
         size_t j = i % per_room;
 
         c->fd = -1;
