@@ -31,7 +31,7 @@
 
 #include "chat_id.h"
 
-#define SQ_ROWS          32      /* rows per INSERT statement (8 parameters each) */
+#define SQ_ROWS          100     /* rows per INSERT statement (8 parameters each) */
 #define SQ_BUSY_MS       1000    /* the driver retries BUSY another 15 x 100 ms on top */
 #define SQ_BUSY_ATTEMPTS 3       /* our own attempts of a statement answered BUSY/LOCKED */
 /* SQLite result codes we tell apart (sqlite3.h is not one of our build dependencies). */

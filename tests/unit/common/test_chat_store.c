@@ -480,6 +480,24 @@ STORE_TEST(duplicate_writes_and_duplicates_inside_a_batch_are_stored_once)
 }
 END_TEST
 
+STORE_TEST(a_batch_larger_than_one_statement_or_chunk_is_stored_whole)
+{
+    chat_store_t *s = store_open(config_make(kind));
+    enum { N = 260 };                           /* SQLite: 100+100+60 rows; DynamoDB: 11 chunks */
+    chat_msg_t *msgs[N];
+    const char *ids[N + 2];
+
+    for (int i = 0; i < N; i++) {
+        msgs[i] = msg_make("room.big", "u", (apr_uint64_t)i, (unsigned)i, i + 1);
+    }
+    save_ok(s, msgs, N);
+    ck_assert_int_eq(read_room(s, "room.big", 100, ids, N + 2), N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_str_eq(ids[i], msgs[N - 1 - i]->message_id);
+    }
+}
+END_TEST
+
 STORE_TEST(room_after_and_max_seq_follow_the_sequence)
 {
     chat_store_t *s = store_open(config_make(kind));
@@ -967,6 +985,7 @@ static TCase *sqlite_tcase(void)
     tcase_add_test(tc, room_pages_run_oldest_first_with_no_gap_or_duplicate_sqlite);
     tcase_add_test(tc, user_history_pages_by_time_across_rooms_sqlite);
     tcase_add_test(tc, duplicate_writes_and_duplicates_inside_a_batch_are_stored_once_sqlite);
+    tcase_add_test(tc, a_batch_larger_than_one_statement_or_chunk_is_stored_whole_sqlite);
     tcase_add_test(tc, room_after_and_max_seq_follow_the_sequence_sqlite);
     tcase_add_loop_test(tc, queries_refuse_each_bad_argument_with_its_own_code, 0,
                         (int)(sizeof(bad_query) / sizeof(bad_query[0])));
@@ -987,6 +1006,7 @@ static TCase *dynamo_tcase(void)
     tcase_add_test(tc, room_pages_run_oldest_first_with_no_gap_or_duplicate_dynamodb);
     tcase_add_test(tc, user_history_pages_by_time_across_rooms_dynamodb);
     tcase_add_test(tc, duplicate_writes_and_duplicates_inside_a_batch_are_stored_once_dynamodb);
+    tcase_add_test(tc, a_batch_larger_than_one_statement_or_chunk_is_stored_whole_dynamodb);
     tcase_add_test(tc, room_after_and_max_seq_follow_the_sequence_dynamodb);
     tcase_add_test(tc, dynamodb_on_a_closed_port_answers_unavailable);
     tcase_add_test(tc, dynamodb_without_its_table_is_unhealthy_until_the_schema_exists);
