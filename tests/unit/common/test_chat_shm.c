@@ -261,14 +261,13 @@ START_TEST(writer_and_reader_in_two_processes_agree_on_every_counter)
     kid_fork(&k);
     if (k.pid == 0) {
         chat_shm_t *shm = NULL;
-        struct model *cm = malloc(sizeof(*cm));
         apr_pool_t *cp = NULL;
 
-        if (cm == NULL || apr_pool_create(&cp, NULL) != APR_SUCCESS
+        if (apr_pool_create(&cp, NULL) != APR_SUCCESS
             || chat_shm_create(&shm, path, &roomy, T0, cp) != APR_SUCCESS) {
             _exit(2);
         }
-        run_ops(shm, cm, 5000, T0 + SEC(30));
+        run_ops(shm, apr_palloc(cp, sizeof(struct model)), 5000, T0 + SEC(30));
         chat_shm_tick(shm, T0 + SEC(31));
         kid_say(k.up[1]);
         kid_hear(k.down[0]);            /* keep the segment until the parent has read... */
