@@ -37,6 +37,8 @@
 #define BACKOFF_CAP (5 * APR_USEC_PER_SEC)
 #define SAVE_WINDOW (5 * APR_USEC_PER_SEC)        /* deadline handed to chat_store_save */
 #define SCHEMA_TIMEOUT (10 * APR_USEC_PER_SEC)
+#define IDLE_MIN (50 * 1000)                      /* an idle writer's wait for work */
+#define IDLE_MAX APR_USEC_PER_SEC
 
 /* ---------------------------------------------------------------- bounded ring queue */
 
@@ -489,13 +491,15 @@ static apr_status_t reread_segment(worker_t *w)
     return rv;
 }
 
-/* Takes up to a batch: waits PERSIST_FLUSH_MS for the first job (so an idle worker still
- * looks at the journal), then as many as arrive within PERSIST_FLUSH_MS of it. */
+/* Takes up to a batch: waits a while for the first job (the flush window, kept between
+ * IDLE_MIN and IDLE_MAX so an idle worker neither spins nor forgets the journal), then takes
+ * as many as arrive within PERSIST_FLUSH_MS of it. */
 static int collect(worker_t *w, int *end)
 {
     relay_persist_t *p = w->p;
     apr_interval_time_t window = apr_time_from_msec(p->cfg->persist_flush_ms);
-    apr_time_t until = apr_time_now() + (window > 0 ? window : 1);
+    apr_interval_time_t idle = window < IDLE_MIN ? IDLE_MIN : window > IDLE_MAX ? IDLE_MAX : window;
+    apr_time_t until = apr_time_now() + idle;
     int n = 0;
     int depth;
     void *item;
