@@ -239,8 +239,8 @@ export function Dashboard() {
         />
       </section>
 
-      <section className="mt-3 grid gap-3 lg:grid-cols-2">
-        <Card>
+      <section className="mt-3 grid grid-cols-1 gap-3 lg:grid-cols-2">
+        <Card className="min-w-0 overflow-hidden">
           <CardHeader
             title="Messages per minute"
             subtitle="Last 15 minutes"
@@ -257,7 +257,7 @@ export function Dashboard() {
             />
           </div>
         </Card>
-        <Card>
+        <Card className="min-w-0 overflow-hidden">
           <CardHeader
             title="Fan-out latency"
             subtitle={
@@ -283,8 +283,8 @@ export function Dashboard() {
         </Card>
       </section>
 
-      <section className="mt-3 grid gap-3 lg:grid-cols-5">
-        <Card className="overflow-hidden lg:col-span-2">
+      <section className="mt-3 grid grid-cols-1 gap-3 lg:grid-cols-5">
+        <Card className="min-w-0 overflow-hidden lg:col-span-2">
           <CardHeader
             title="Rooms"
             subtitle={`${rooms.length} active`}
@@ -325,7 +325,7 @@ export function Dashboard() {
           </div>
         </Card>
 
-        <Card className="overflow-hidden lg:col-span-3">
+        <Card className="min-w-0 overflow-hidden lg:col-span-3">
           <CardHeader
             title="Active users"
             subtitle={`${users.length} connection${users.length === 1 ? '' : 's'}`}
@@ -375,8 +375,8 @@ export function Dashboard() {
         </Card>
       </section>
 
-      <section className="mt-3 grid gap-3 lg:grid-cols-5">
-        <Card className="lg:col-span-3">
+      <section className="mt-3 grid grid-cols-1 gap-3">
+        <Card className="min-w-0">
           <CardHeader
             title="Persistence"
             subtitle="Messages on their way to storage"
@@ -410,12 +410,12 @@ export function Dashboard() {
             />
           </div>
         </Card>
-        <Card className="lg:col-span-2">
+        <Card className="min-w-0">
           <CardHeader title="Other counters" subtitle="Rejections, drops, resources" icon={<Activity size={15} aria-hidden="true" />} />
-          <dl className="grid grid-cols-1 gap-x-6 px-4 pb-4 text-sm sm:grid-cols-2 sm:px-5 sm:pb-5">
+          <dl className="grid grid-cols-1 gap-x-8 px-4 pb-4 text-sm sm:grid-cols-2 sm:px-5 sm:pb-5 lg:grid-cols-4">
             {Object.entries(a?.extra ?? {}).map(([k, v]) => (
               <div key={k} className="flex items-center justify-between gap-3 border-b border-border/60 py-1.5">
-                <dt className="truncate text-xs text-muted">{humanize(k)}</dt>
+                <dt className="truncate text-xs text-muted">{humanize(k.replace(/Us$/, ''))}</dt>
                 <dd className="tabular-nums">{/bytes$/i.test(k) ? formatBytes(v) : /Us$/.test(k) ? formatMs(v / 1000) : formatNumber(v)}</dd>
               </div>
             ))}
