@@ -2,21 +2,27 @@
 // fault-injecting HTTP proxy, for the store's C tests, run-with-dynalite.sh and Node tests.
 //
 // As a module:
-//   const db = await startDynalite({ path });   // path: LevelDB dir; omitted = in memory
+//   const db = await startDynalite({ path, port });   // path: LevelDB dir (omitted: in memory);
+//                                                     // port: the proxy's (omitted: a free one)
 //   db.endpoint        -> the proxy (use this as DYNAMODB_ENDPOINT; passes through by default)
 //   db.direct          -> dynalite itself, never faulted
 //   await db.inject([{ op: 'BatchWriteItem', kind: 'unprocessed' }, { kind: 'drop' }]);
 //   await db.stats()   -> { requests: { BatchWriteItem: 3, ... }, injected: 1, pending: 1 }
 //   await db.stop();
 //
+// Restarting on the same port with the same path (stop(), then startDynalite({ path, port }))
+// brings the "store" back with its data, for store-down-and-back tests; a sticky fault
+// ({ kind: 'drop', times: 0 }) until clearFaults() does the same without a restart.
+//
 // As a program (what the C tests and run-with-dynalite.sh start):
-//   node dynalite.mjs [--path DIR] [--create-table-ms MS] [--exit-on-stdin-close]
+//   node dynalite.mjs [--path DIR] [--port N] [--create-table-ms MS] [--exit-on-stdin-close]
 // prints one JSON line {"endpoint","direct","pid"} once both ports answer, and runs until
 // SIGTERM/SIGINT (or, with --exit-on-stdin-close, until its parent closes stdin).
 //
 // Control (on the proxy's own port, so one endpoint is enough):
-//   POST   /__faults  {"faults":[{op?, kind, ...}]}  queue faults; each hits the next request
-//                                                   whose operation matches op (any when absent)
+//   POST   /__faults  {"faults":[{op?, kind, times?, ...}]}  queue faults; each hits the next
+//                     `times` requests (default 1; 0 = every one until DELETE) whose operation
+//                     matches op (any when absent), in queue order
 //   DELETE /__faults                                 drop queued faults
 //   GET    /__stats                                  counters above
 // Fault kinds:
@@ -103,7 +109,13 @@ function createProxy(target) {
     const op = String(req.headers['x-amz-target'] || '').split('.').pop();
     stats.requests[op] = (stats.requests[op] || 0) + 1;
     const i = faults.findIndex((f) => !f.op || f.op === op);
-    const fault = i >= 0 ? faults.splice(i, 1)[0] : null;
+    const fault = i >= 0 ? faults[i] : null;
+    if (fault) {
+      fault.used = (fault.used || 0) + 1;
+      if (fault.times === undefined || (fault.times > 0 && fault.used >= fault.times)) {
+        faults.splice(i, 1);
+      }
+    }
     if (fault) stats.injected += 1;
     switch (fault && fault.kind) {
       case 'throttle':
@@ -157,21 +169,21 @@ function createProxy(target) {
   });
 }
 
-function listen(server) {
+function listen(server, port = 0) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+    server.listen(port, '127.0.0.1', () => resolve(server.address().port));
   });
 }
 
 // Runs dynalite and the proxy in this process; used by the program mode below.
-export async function serveDynalite({ path: dbPath, createTableMs = 200 } = {}) {
+export async function serveDynalite({ path: dbPath, port = 0, createTableMs = 200 } = {}) {
   const require = createRequire(path.join(testsDir, 'package.json'));
   const dynalite = require('dynalite');
   const db = dynalite({ path: dbPath, createTableMs, deleteTableMs: 50, updateTableMs: 50 });
   const dbPort = await listen(db);
   const proxy = createProxy({ host: '127.0.0.1', port: dbPort });
-  const proxyPort = await listen(proxy);
+  const proxyPort = await listen(proxy, port);
   return {
     endpoint: `http://127.0.0.1:${proxyPort}`,
     direct: `http://127.0.0.1:${dbPort}`,
@@ -180,9 +192,10 @@ export async function serveDynalite({ path: dbPath, createTableMs = 200 } = {}) 
 }
 
 // Starts dynalite + proxy as a child process (so a busy test process cannot stall it).
-export function startDynalite({ path: dbPath, createTableMs } = {}) {
+export function startDynalite({ path: dbPath, port, createTableMs } = {}) {
   const args = [here, '--exit-on-stdin-close'];
   if (dbPath) args.push('--path', dbPath);
+  if (port) args.push('--port', String(port));
   if (createTableMs !== undefined) args.push('--create-table-ms', String(createTableMs));
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -227,6 +240,7 @@ async function main(argv) {
   let stdinLifetime = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--path') opt.path = argv[++i];
+    else if (argv[i] === '--port') opt.port = Number(argv[++i]);
     else if (argv[i] === '--create-table-ms') opt.createTableMs = Number(argv[++i]);
     else if (argv[i] === '--exit-on-stdin-close') stdinLifetime = true;
     else throw new Error(`unknown argument ${argv[i]}`);
