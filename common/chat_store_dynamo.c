@@ -743,10 +743,16 @@ static apr_status_t write_chunk(chat_store_t *s, dy_t *dy, const chat_msg_t *con
 {
     json_object *puts = json_object_new_array();
     json_object *rest = NULL;
+    apr_pool_t *attempt_pool = NULL;            /* cleared per attempt: retries may be many */
     char *body = NULL;
     apr_size_t len = 0;
     apr_status_t rv;
 
+    rv = apr_pool_create(&attempt_pool, scratch);
+    if (rv != APR_SUCCESS) {
+        json_object_put(puts);
+        return rv;
+    }
     for (int i = 0; i < n; i++) {
         json_object *put = json_object_new_object();
         json_object *wr = json_object_new_object();
@@ -759,10 +765,11 @@ static apr_status_t write_chunk(chat_store_t *s, dy_t *dy, const chat_msg_t *con
         json_object *req = json_object_new_object();
         json_object *items = json_object_new_object();
 
+        apr_pool_clear(attempt_pool);
         json_object_object_add(items, dy->table, json_object_get(puts));
         json_object_object_add(req, "RequestItems", items);
         dy->timeout_ms = request_timeout(deadline);
-        rv = dy_call(s, dy, "BatchWriteItem", req, &body, &len, scratch);
+        rv = dy_call(s, dy, "BatchWriteItem", req, &body, &len, attempt_pool);
         json_object_put(req);
         if (rv == APR_SUCCESS && take_unprocessed(dy, body, len, &rest) != APR_SUCCESS) {
             chat_store_error_set(s, "dynamodb BatchWriteItem: the answer is not a JSON object");
@@ -786,6 +793,7 @@ static apr_status_t write_chunk(chat_store_t *s, dy_t *dy, const chat_msg_t *con
         }
     }
     json_object_put(puts);
+    apr_pool_destroy(attempt_pool);
     return rv;
 }
 
@@ -835,6 +843,7 @@ static apr_status_t query_pages(chat_store_t *s, dy_t *dy, json_object *req, dy_
                                 void *baton, int *exhausted, apr_pool_t *pool)
 {
     apr_array_header_t *items = NULL;
+    apr_pool_t *page_pool = NULL;               /* the raw answer; rows are copied to pool */
     char *last_key = NULL;
     char *body = NULL;
     apr_size_t len = 0;
@@ -842,33 +851,38 @@ static apr_status_t query_pages(chat_store_t *s, dy_t *dy, json_object *req, dy_
     apr_status_t rv;
 
     *exhausted = 0;
-    for (int page = 0; page < DY_MAX_PAGES; page++) {
+    rv = apr_pool_create(&page_pool, pool);
+    for (int page = 0; rv == APR_SUCCESS && page < DY_MAX_PAGES; page++) {
+        apr_pool_clear(page_pool);
         if (last_key != NULL) {
             if (parse_json(last_key, strlen(last_key), &start) != APR_SUCCESS) {
-                return CHAT_ECORRUPT;           /* we printed it ourselves: cannot happen */
+                rv = CHAT_ECORRUPT;             /* we printed it ourselves: cannot happen */
+                break;
             }
             json_object_object_add(req, "ExclusiveStartKey", start);
         }
-        rv = dy_call(s, dy, "Query", req, &body, &len, pool);
+        rv = dy_call(s, dy, "Query", req, &body, &len, page_pool);
         if (rv == CHAT_ENOT_FOUND) {
-            return CHAT_ESTORE_UNAVAILABLE;     /* no table yet */
+            rv = CHAT_ESTORE_UNAVAILABLE;       /* no table yet */
         }
         if (rv != APR_SUCCESS) {
-            return rv;
+            break;
         }
         rv = chat_store_dynamo_parse_items(body, len, &items, &last_key, pool);
         if (rv != APR_SUCCESS) {
             chat_store_error_set(s, "dynamodb Query: the answer does not decode");
-            return rv == CHAT_ECORRUPT ? CHAT_ECORRUPT : CHAT_ESTORE_UNAVAILABLE;
+            rv = rv == CHAT_ECORRUPT ? CHAT_ECORRUPT : CHAT_ESTORE_UNAVAILABLE;
+            break;
         }
-        if (last_key == NULL) {
-            *exhausted = 1;
-        }
+        *exhausted = last_key == NULL;
         if (fn(baton, items) || last_key == NULL) {
-            return APR_SUCCESS;
+            break;
         }
     }
-    return APR_SUCCESS;
+    if (page_pool != NULL) {
+        apr_pool_destroy(page_pool);
+    }
+    return rv;
 }
 
 /* A Query request on the table (index NULL) or an index. values: NULL-terminated pairs of

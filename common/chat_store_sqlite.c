@@ -134,9 +134,11 @@ static apr_status_t fail_db(chat_store_t *s, sq_t *sq, int rc, const char *what)
     return CHAT_ESTORE_UNAVAILABLE;
 }
 
-static apr_status_t make_parent_dir(chat_store_t *s, const char *path)
+/* Allocates from pool, which is the connection's: a store retried while it stays unavailable
+ * must not grow its handle's pool. */
+static apr_status_t make_parent_dir(chat_store_t *s, const char *path, apr_pool_t *pool)
 {
-    char *dir = apr_pstrdup(s->pool, path);
+    char *dir = apr_pstrdup(pool, path);
     char *slash = strrchr(dir, '/');
     apr_status_t rv;
     char buf[128];
@@ -146,7 +148,7 @@ static apr_status_t make_parent_dir(chat_store_t *s, const char *path)
     }
     *slash = '\0';
     rv = apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE
-                                     | APR_FPROT_GREAD | APR_FPROT_GEXECUTE, s->pool);
+                                     | APR_FPROT_GREAD | APR_FPROT_GEXECUTE, pool);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
         chat_store_error_set(s, "sqlite: cannot create directory %s: %s", dir,
                              apr_strerror(rv, buf, sizeof(buf)));
@@ -184,12 +186,13 @@ static apr_status_t open_db(chat_store_t *s, sq_t *sq)
         chat_store_error_set(s, "sqlite: SQLITE_PATH is empty");
         return CHAT_ESTORE_UNAVAILABLE;
     }
-    rv = make_parent_dir(s, path);
+    rv = apr_pool_create(&sq->conn_pool, s->pool);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = apr_pool_create(&sq->conn_pool, s->pool);
+    rv = make_parent_dir(s, path, sq->conn_pool);
     if (rv != APR_SUCCESS) {
+        close_conn(sq);
         return rv;
     }
     rv = apr_dbd_open_ex(sq->driver, sq->conn_pool, path, &sq->db, &err);
