@@ -47,6 +47,7 @@
 #define DY_BACKOFF_BASE      apr_time_from_msec(25)
 #define DY_BACKOFF_MAX       apr_time_from_sec(2)
 #define DY_MAX_PAGES         1000          /* Query pages one call follows at most */
+#define DY_AFTER_PAGE        100           /* room_after's newest-first page size */
 #define DY_TARGET_PREFIX     "DynamoDB_20120810."
 #define DY_USER_INDEX        "UserID-Timestamp-index"
 #define DY_ROOM_INDEX        "RoomID-Timestamp-index"
@@ -834,16 +835,18 @@ static apr_status_t dy_save(chat_store_t *s, const chat_msg_t *const *msgs, int 
 
 /* ---------------------------------------------------------------- queries */
 
-/* Called with each page's items (response order); returns 1 to stop paging. */
+/* Called with each page's rows (answer order, allocated from a pool cleared after the call:
+ * copy what you keep with msg_copy); returns 1 to stop paging. */
 typedef int (*dy_page_fn)(void *baton, apr_array_header_t *items);
 
 /* Runs the Query req (borrowed; its ExclusiveStartKey is replaced page by page) until fn says
- * stop, the results end (*exhausted = 1) or DY_MAX_PAGES pages were read. */
+ * stop, the results end (*exhausted = 1) or DY_MAX_PAGES pages were read. Memory stays at one
+ * page however many pages are read. */
 static apr_status_t query_pages(chat_store_t *s, dy_t *dy, json_object *req, dy_page_fn fn,
                                 void *baton, int *exhausted, apr_pool_t *pool)
 {
     apr_array_header_t *items = NULL;
-    apr_pool_t *page_pool = NULL;               /* the raw answer; rows are copied to pool */
+    apr_pool_t *page_pool = NULL;               /* one answer and its rows */
     char *last_key = NULL;
     char *body = NULL;
     apr_size_t len = 0;
@@ -853,14 +856,15 @@ static apr_status_t query_pages(chat_store_t *s, dy_t *dy, json_object *req, dy_
     *exhausted = 0;
     rv = apr_pool_create(&page_pool, pool);
     for (int page = 0; rv == APR_SUCCESS && page < DY_MAX_PAGES; page++) {
-        apr_pool_clear(page_pool);
         if (last_key != NULL) {
+            /* last_key lives in page_pool: turn it into JSON before clearing */
             if (parse_json(last_key, strlen(last_key), &start) != APR_SUCCESS) {
                 rv = CHAT_ECORRUPT;             /* we printed it ourselves: cannot happen */
                 break;
             }
             json_object_object_add(req, "ExclusiveStartKey", start);
         }
+        apr_pool_clear(page_pool);
         rv = dy_call(s, dy, "Query", req, &body, &len, page_pool);
         if (rv == CHAT_ENOT_FOUND) {
             rv = CHAT_ESTORE_UNAVAILABLE;       /* no table yet */
@@ -868,7 +872,7 @@ static apr_status_t query_pages(chat_store_t *s, dy_t *dy, json_object *req, dy_
         if (rv != APR_SUCCESS) {
             break;
         }
-        rv = chat_store_dynamo_parse_items(body, len, &items, &last_key, pool);
+        rv = chat_store_dynamo_parse_items(body, len, &items, &last_key, page_pool);
         if (rv != APR_SUCCESS) {
             chat_store_error_set(s, "dynamodb Query: the answer does not decode");
             rv = rv == CHAT_ECORRUPT ? CHAT_ECORRUPT : CHAT_ESTORE_UNAVAILABLE;
@@ -915,19 +919,43 @@ static json_object *query_req(dy_t *dy, const char *index, const char *cond, int
 }
 
 typedef struct dy_collect_t {
-    apr_array_header_t *all;      /* chat_msg_t *, response order */
+    apr_pool_t *pool;             /* where kept rows are copied */
+    apr_array_header_t *all;      /* chat_msg_t *, answer order */
     int need;                     /* rows wanted: limit + 1 */
     int limit;
     const char *before;           /* user_recent: the cursor */
     apr_time_t before_ms;
-    apr_int64_t after_seq;        /* room_after */
+    apr_int64_t after_seq;        /* room_after; room_max_seq: the maximum so far */
+    int found;                    /* room_after: reached a row at or before after_seq */
+    int overflow;                 /* room_after: more matches than it keeps newest-first */
 } dy_collect_t;
+
+static chat_msg_t *msg_copy(const chat_msg_t *m, apr_pool_t *pool)
+{
+    chat_msg_t *c = apr_pmemdup(pool, m, sizeof(*m));
+
+    c->message_id = apr_pstrdup(pool, m->message_id);
+    c->room_id = apr_pstrdup(pool, m->room_id);
+    c->user_id = apr_pstrdup(pool, m->user_id);
+    c->username = apr_pstrdup(pool, m->username);
+    c->content = apr_pstrdup(pool, m->content);
+    c->nonce = NULL;
+    return c;
+}
+
+static void keep(dy_collect_t *c, const chat_msg_t *m)
+{
+    APR_ARRAY_PUSH(c->all, chat_msg_t *) = msg_copy(m, c->pool);
+}
 
 static int on_room_page(void *baton, apr_array_header_t *items)
 {
     dy_collect_t *c = baton;
+    chat_msg_t **e = (chat_msg_t **)items->elts;
 
-    apr_array_cat(c->all, items);
+    for (int i = 0; i < items->nelts && c->all->nelts < c->need; i++) {
+        keep(c, e[i]);
+    }
     return c->all->nelts >= c->need;
 }
 
@@ -943,7 +971,8 @@ static void reverse(apr_array_header_t *arr)
     }
 }
 
-/* Cuts the newest-first c->all to limit rows, oldest first; *has_more per the cut. */
+/* Cuts the newest-first c->all to limit rows, oldest first. has_more: a row beyond the page
+ * was seen, or paging stopped before the results ended. */
 static void finish_page(dy_collect_t *c, int exhausted, apr_array_header_t **out, int *has_more)
 {
     *has_more = c->all->nelts > c->limit || !exhausted;
@@ -954,6 +983,18 @@ static void finish_page(dy_collect_t *c, int exhausted, apr_array_header_t **out
     *out = c->all;
 }
 
+static dy_collect_t collect_make(int limit, apr_pool_t *pool)
+{
+    dy_collect_t c;
+
+    memset(&c, 0, sizeof(c));
+    c.pool = pool;
+    c.all = apr_array_make(pool, limit + 1, sizeof(chat_msg_t *));
+    c.need = limit + 1;
+    c.limit = limit;
+    return c;
+}
+
 static apr_status_t dy_room_recent(chat_store_t *s, const char *room, const char *before,
                                    int limit, apr_array_header_t **out, int *has_more,
                                    apr_pool_t *pool)
@@ -961,8 +1002,7 @@ static apr_status_t dy_room_recent(chat_store_t *s, const char *room, const char
     dy_t *dy = s->impl;
     const char *const with_before[] = { ":r", room, ":b", before, NULL };
     const char *const only_room[] = { ":r", room, NULL };
-    dy_collect_t c = { apr_array_make(pool, limit + 1, sizeof(chat_msg_t *)), limit + 1, limit,
-                       NULL, 0, 0 };
+    dy_collect_t c = collect_make(limit, pool);
     json_object *req;
     int exhausted = 0;
     apr_status_t rv;
@@ -996,7 +1036,7 @@ static int on_user_page(void *baton, apr_array_header_t *items)
 
     for (int i = 0; i < items->nelts; i++) {
         if (c->before == NULL || is_older_than_cursor(c, e[i])) {
-            APR_ARRAY_PUSH(c->all, chat_msg_t *) = e[i];
+            keep(c, e[i]);
         }
     }
     all = (chat_msg_t **)c->all->elts;
@@ -1023,9 +1063,9 @@ static apr_status_t dy_user_recent(chat_store_t *s, const char *user_id, const c
     dy_t *dy = s->impl;
     char ts[CHAT_MSG_TIME_LEN + 1];
     const char *const values[] = { ":u", user_id, ":t", ts, NULL };
+    const char *const only_user[] = { ":u", user_id, NULL };
     const char *const names[] = { "#t", "Timestamp", NULL };
-    dy_collect_t c = { apr_array_make(pool, limit + 1, sizeof(chat_msg_t *)), limit + 1, limit,
-                       before, 0, 0 };
+    dy_collect_t c = collect_make(limit, pool);
     apr_time_t id_time = 0;
     json_object *req;
     int exhausted = 0;
@@ -1035,14 +1075,13 @@ static apr_status_t dy_user_recent(chat_store_t *s, const char *user_id, const c
         if (chat_id_time(before, &id_time) != APR_SUCCESS) {
             return CHAT_EBAD_MESSAGE_ID;        /* the GSI cursor needs the id's time */
         }
+        c.before = before;
         c.before_ms = apr_time_as_msec(id_time);
         chat_msg_time_format(apr_time_from_msec(c.before_ms), ts);
         req = query_req(dy, DY_USER_INDEX, "UserID = :u AND #t <= :t", 0, limit + 1, values,
                         names);
     }
     else {
-        const char *const only_user[] = { ":u", user_id, NULL };
-
         req = query_req(dy, DY_USER_INDEX, "UserID = :u", 0, limit + 1, only_user, NULL);
     }
     rv = query_pages(s, dy, req, on_user_page, &c, &exhausted, pool);
@@ -1054,14 +1093,43 @@ static apr_status_t dy_user_recent(chat_store_t *s, const char *user_id, const c
     return rv;
 }
 
-static int on_after_page(void *baton, apr_array_header_t *items)
+/* room_after, newest first: keeps rows with Seq > after_seq until the first row carrying a Seq
+ * at or below it (the relay numbers a room's messages in id order, so everything older is
+ * older in Seq too). Gives up past DY_AFTER_FACTOR * limit matches: the caller is far behind,
+ * and the filtered oldest-first read finds the oldest matches cheaper than keeping them all. */
+#define DY_AFTER_FACTOR 10
+
+static int on_after_newest_page(void *baton, apr_array_header_t *items)
+{
+    dy_collect_t *c = baton;
+    chat_msg_t **e = (chat_msg_t **)items->elts;
+
+    for (int i = 0; i < items->nelts; i++) {
+        if (e[i]->seq > c->after_seq) {
+            if (c->all->nelts >= DY_AFTER_FACTOR * c->limit) {
+                c->overflow = 1;
+                return 1;
+            }
+            keep(c, e[i]);
+        }
+        else if (e[i]->seq > 0) {
+            c->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* room_after, oldest first with FilterExpression Seq > :s (Seq is not a key, so the room is
+ * read from its start; pages may come back short or empty while LastEvaluatedKey continues). */
+static int on_after_oldest_page(void *baton, apr_array_header_t *items)
 {
     dy_collect_t *c = baton;
     chat_msg_t **e = (chat_msg_t **)items->elts;
 
     for (int i = 0; i < items->nelts && c->all->nelts < c->limit; i++) {
         if (e[i]->seq > c->after_seq) {
-            APR_ARRAY_PUSH(c->all, chat_msg_t *) = e[i];
+            keep(c, e[i]);
         }
     }
     return c->all->nelts >= c->limit;
@@ -1080,23 +1148,29 @@ static apr_status_t dy_room_after(chat_store_t *s, const char *room, apr_int64_t
 {
     dy_t *dy = s->impl;
     const char *const values[] = { ":r", room, NULL };
-    dy_collect_t c = { apr_array_make(pool, limit, sizeof(chat_msg_t *)), limit, limit,
-                       NULL, 0, after_seq };
+    dy_collect_t c = collect_make(limit, pool);
     json_object *req;
-    json_object *vals;
     int exhausted = 0;
     apr_status_t rv;
 
-    /* Oldest first, filtered server-side on the non-key Seq (the filter runs after Limit, so
-     * pages may come back short or empty; query_pages follows LastEvaluatedKey). */
-    req = query_req(dy, NULL, "RoomID = :r", 1, CHAT_STORE_MAX_LIMIT, values, NULL);
-    vals = json_object_object_get(req, "ExpressionAttributeValues");
-    json_object_object_add(vals, ":s", attr_n(after_seq));
-    json_object_object_add(req, "FilterExpression", json_object_new_string("Seq > :s"));
-    rv = query_pages(s, dy, req, on_after_page, &c, &exhausted, pool);
+    c.after_seq = after_seq;
+    req = query_req(dy, NULL, "RoomID = :r", 0, DY_AFTER_PAGE, values, NULL);
+    rv = query_pages(s, dy, req, on_after_newest_page, &c, &exhausted, pool);
     json_object_put(req);
+    if (rv == APR_SUCCESS && (c.overflow || (!c.found && !exhausted))) {
+        c.all->nelts = 0;                       /* start over from the room's oldest row */
+        req = query_req(dy, NULL, "RoomID = :r", 1, CHAT_STORE_MAX_LIMIT, values, NULL);
+        json_object_object_add(json_object_object_get(req, "ExpressionAttributeValues"), ":s",
+                               attr_n(after_seq));
+        json_object_object_add(req, "FilterExpression", json_object_new_string("Seq > :s"));
+        rv = query_pages(s, dy, req, on_after_oldest_page, &c, &exhausted, pool);
+        json_object_put(req);
+    }
     if (rv == APR_SUCCESS) {
         qsort(c.all->elts, (size_t)c.all->nelts, sizeof(chat_msg_t *), by_seq);
+        if (c.all->nelts > limit) {
+            c.all->nelts = limit;               /* the oldest limit of the matches */
+        }
         *out = c.all;
     }
     return rv;
@@ -1119,8 +1193,8 @@ static apr_status_t dy_room_max_seq(chat_store_t *s, const char *room, apr_int64
 {
     dy_t *dy = s->impl;
     const char *const values[] = { ":r", room, NULL };
-    dy_collect_t c = { NULL, 0, 0, NULL, 0, 0 };
     apr_pool_t *tmp = NULL;
+    dy_collect_t c;
     json_object *req;
     int exhausted = 0;
     apr_status_t rv;
@@ -1129,6 +1203,7 @@ static apr_status_t dy_room_max_seq(chat_store_t *s, const char *room, apr_int64
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    c = collect_make(1, tmp);
     req = query_req(dy, NULL, "RoomID = :r", 0, 25, values, NULL);
     rv = query_pages(s, dy, req, on_max_seq_page, &c, &exhausted, tmp);
     json_object_put(req);

@@ -480,6 +480,29 @@ STORE_TEST(duplicate_writes_and_duplicates_inside_a_batch_are_stored_once)
 }
 END_TEST
 
+STORE_TEST(room_after_far_behind_still_answers_the_oldest_missed_messages)
+{
+    chat_store_t *s = store_open(config_make(kind));
+    enum { N = 80 };                            /* more than DynamoDB keeps newest-first */
+    chat_msg_t *msgs[N];
+    apr_array_header_t *arr = NULL;
+
+    for (int i = 0; i < N; i++) {
+        msgs[i] = msg_make("room.far", "u", (apr_uint64_t)i, (unsigned)i, i + 1);
+    }
+    save_ok(s, msgs, N);
+    ck_assert_int_eq(chat_store_room_after(s, "room.far", 1, 4, &arr, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(arr->nelts, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_same(at(arr, i), msgs[1 + i]);
+    }
+    ck_assert_int_eq(chat_store_room_after(s, "room.far", 70, 4, &arr, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(arr->nelts, 4);
+    ck_assert_int_eq(at(arr, 0)->seq, 71);
+    ck_assert_int_eq(at(arr, 3)->seq, 74);
+}
+END_TEST
+
 STORE_TEST(a_batch_larger_than_one_statement_or_chunk_is_stored_whole)
 {
     chat_store_t *s = store_open(config_make(kind));
@@ -525,6 +548,11 @@ STORE_TEST(room_after_and_max_seq_follow_the_sequence)
     ck_assert_int_eq(chat_store_room_after(s, "room.seq", 10, 100, &arr, test_pool),
                      APR_SUCCESS);
     ck_assert_int_eq(arr->nelts, 0);
+    ck_assert_int_eq(chat_store_room_after(s, "room.seq", 0, 3, &arr, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(arr->nelts, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(at(arr, i)->seq, i + 1);
+    }
 
     ck_assert_int_eq(chat_store_room_max_seq(s, "room.seq", &max), APR_SUCCESS);
     ck_assert_int_eq(max, 10);
@@ -987,6 +1015,7 @@ static TCase *sqlite_tcase(void)
     tcase_add_test(tc, duplicate_writes_and_duplicates_inside_a_batch_are_stored_once_sqlite);
     tcase_add_test(tc, a_batch_larger_than_one_statement_or_chunk_is_stored_whole_sqlite);
     tcase_add_test(tc, room_after_and_max_seq_follow_the_sequence_sqlite);
+    tcase_add_test(tc, room_after_far_behind_still_answers_the_oldest_missed_messages_sqlite);
     tcase_add_loop_test(tc, queries_refuse_each_bad_argument_with_its_own_code, 0,
                         (int)(sizeof(bad_query) / sizeof(bad_query[0])));
     tcase_add_test(tc, room_names_with_quotes_are_data_not_sql);
@@ -1008,6 +1037,7 @@ static TCase *dynamo_tcase(void)
     tcase_add_test(tc, duplicate_writes_and_duplicates_inside_a_batch_are_stored_once_dynamodb);
     tcase_add_test(tc, a_batch_larger_than_one_statement_or_chunk_is_stored_whole_dynamodb);
     tcase_add_test(tc, room_after_and_max_seq_follow_the_sequence_dynamodb);
+    tcase_add_test(tc, room_after_far_behind_still_answers_the_oldest_missed_messages_dynamodb);
     tcase_add_test(tc, dynamodb_on_a_closed_port_answers_unavailable);
     tcase_add_test(tc, dynamodb_without_its_table_is_unhealthy_until_the_schema_exists);
     tcase_add_test(tc, dynamodb_retries_unprocessed_items_throttling_errors_and_drops);
