@@ -49,9 +49,12 @@ export interface TokenInfo {
 /** A token when the server has auth on and the request is authenticated; null when auth is
  *  off (404) or the endpoint is not there. Other failures also give null (the relay will
  *  refuse us if a token was needed, and we retry). */
-export async function fetchToken(signal?: AbortSignal): Promise<TokenInfo | null> {
+export async function fetchToken(timeoutMs = 5000): Promise<TokenInfo | null> {
+  // a request the browser holds (e.g. waiting on an auth prompt) must not stall the reconnect loop
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   try {
-    const body = await getJson('/token', signal);
+    const body = await getJson('/token', ctrl.signal);
     if (!isObj(body) || typeof body.token !== 'string' || body.token === '') return null;
     return {
       token: body.token,
@@ -60,6 +63,8 @@ export async function fetchToken(signal?: AbortSignal): Promise<TokenInfo | null
     };
   } catch {
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,4 +1,7 @@
 // Stable per-user colors: the same user id always gets the same hue, on every client.
+// Hues come from a hash over the whole color wheel (not a short palette, where two people
+// in a small room often collide); saturation and lightness are fixed so every hue reads at
+// >= 4.5:1 on the dark surfaces.
 
 /** FNV-1a 32-bit hash of a string's UTF-16 units. */
 export function hashString(s: string): number {
@@ -10,12 +13,15 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-// Hand-picked hues that read well on the dark surface (contrast >= 4.5:1 against --surface).
-export const USER_COLORS = [
-  '#ff7a90', '#ff9f5a', '#f5c542', '#a3e05b', '#4fd69c', '#3ed3d3',
-  '#5cb8ff', '#7d9bff', '#a48bff', '#d58bff', '#ff85d1', '#ffb38a',
-] as const;
+/** The user's hue, 0..359. */
+export function userHue(userId: string): number {
+  return hashString(userId) % 360;
+}
 
-export function userColor(userId: string): string {
-  return USER_COLORS[hashString(userId) % USER_COLORS.length] ?? USER_COLORS[0];
+/** The user's color; alpha (0..1) for tints such as avatar backgrounds. */
+export function userColor(userId: string, alpha = 1): string {
+  const h = userHue(userId);
+  // blues and purples are darker to the eye: lift them so contrast holds across the wheel
+  const l = h >= 200 && h <= 290 ? 76 : 68;
+  return alpha >= 1 ? `hsl(${h} 85% ${l}%)` : `hsl(${h} 85% ${l}% / ${alpha})`;
 }

@@ -17,6 +17,8 @@ export function Avatar({
   className?: string;
 }) {
   const color = userColor(userId);
+  const tint = userColor(userId, 0.15);
+  const ring = userColor(userId, 0.3);
   return (
     <span
       aria-hidden="true"
@@ -25,7 +27,7 @@ export function Avatar({
         sizes[size],
         className,
       )}
-      style={{ backgroundColor: `${color}26`, color, boxShadow: `inset 0 0 0 1px ${color}40` }}
+      style={{ backgroundColor: tint, color, boxShadow: `inset 0 0 0 1px ${ring}` }}
     >
       {initials(name)}
     </span>

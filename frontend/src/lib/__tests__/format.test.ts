@@ -11,7 +11,7 @@ import {
   humanize,
   initials,
 } from '../format';
-import { hashString, USER_COLORS, userColor } from '../colors';
+import { hashString, userColor, userHue } from '../colors';
 
 describe('numbers', () => {
   it('formatNumber groups thousands and shows a dash for missing values', () => {
@@ -88,12 +88,12 @@ describe('names and colors', () => {
     expect(humanize('rejectedRateLimited')).toBe('Rejected rate limited');
     expect(humanize('relayRssBytes')).toBe('Relay rss bytes');
   });
-  it('userColor is stable per user id and from the palette', () => {
+  it('userColor is stable per user id and spreads users over the wheel', () => {
     expect(userColor('alice')).toBe(userColor('alice'));
-    expect(USER_COLORS).toContain(userColor('bob'));
+    expect(userColor('bob')).toMatch(/^hsl\(\d+ 85% \d+%\)$/);
+    expect(userColor('bob', 0.15)).toMatch(/ \/ 0.15\)$/);
     expect(hashString('a')).not.toBe(hashString('b'));
-    // different users spread over the palette
-    const used = new Set(Array.from({ length: 100 }, (_, i) => userColor(`user-${i}`)));
-    expect(used.size).toBeGreaterThan(6);
+    const hues = new Set(Array.from({ length: 100 }, (_, i) => userHue(`user-${i}`)));
+    expect(hues.size).toBeGreaterThan(80);
   });
 });
