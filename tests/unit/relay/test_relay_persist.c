@@ -72,10 +72,13 @@ static void store_up(fixture_t *f)
                      APR_SUCCESS);
 }
 
-/* A configuration for the test's directory; extra: NULL-terminated "KEY=value" overrides. */
-static void fixture_init(fixture_t *f, const char *tag, const char *const *extra)
+/* A configuration for the test's directory; extra: NULL-terminated "KEY=value" overrides;
+ * file_text: the content of a configuration file to load as well (NULL: none). */
+static void fixture_load(fixture_t *f, const char *tag, const char *const *extra,
+                         const char *file_text)
 {
     const char *env[32];
+    const char *file = NULL;
     char *err = NULL;
     int n = 0;
 
@@ -96,10 +99,24 @@ static void fixture_init(fixture_t *f, const char *tag, const char *const *extra
         env[n++] = extra[i];
     }
     env[n] = NULL;
-    ck_assert_msg(chat_config_load(&f->cfg, NULL, env, &err, test_pool) == APR_SUCCESS, "%s",
+    if (file_text != NULL) {
+        apr_file_t *fh;
+
+        file = apr_pstrcat(test_pool, f->dir, "/chat.conf", NULL);
+        ck_assert_int_eq(apr_file_open(&fh, file, APR_FOPEN_CREATE | APR_FOPEN_WRITE,
+                                       APR_FPROT_OS_DEFAULT, test_pool), APR_SUCCESS);
+        ck_assert_int_eq(apr_file_puts(file_text, fh), APR_SUCCESS);
+        apr_file_close(fh);
+    }
+    ck_assert_msg(chat_config_load(&f->cfg, file, env, &err, test_pool) == APR_SUCCESS, "%s",
                   err != NULL ? err : "");
     ck_assert_int_eq(chat_log_create(&f->log, CHAT_LOG_ERROR, NULL, test_pool), APR_SUCCESS);
     ck_assert_int_eq(chat_id_gen_init(&f->ids), APR_SUCCESS);
+}
+
+static void fixture_init(fixture_t *f, const char *tag, const char *const *extra)
+{
+    fixture_load(f, tag, extra, NULL);
 }
 
 /* Message i of a run: room "r<i % ROOMS>", seq i / ROOMS + 1, a fresh id. */
@@ -216,15 +233,14 @@ static int count_segments(fixture_t *f)
 START_TEST(ten_thousand_messages_arrive_exactly_once)
 {
     static const char *const extra[] = { "PERSIST_WORKERS=4", "PERSIST_BATCH_SIZE=25",
-                                         "PERSIST_QUEUE_SIZE=256",
-                                         "JOURNAL_SEGMENT_BYTES=65536", NULL };
+                                         "PERSIST_QUEUE_SIZE=256", NULL };
     fixture_t f;
     relay_persist_t *p;
     relay_persist_stats_t st;
     apr_hash_t *ids = apr_hash_make(test_pool);
     apr_size_t recovered;
 
-    fixture_init(&f, "10k", extra);
+    fixture_load(&f, "10k", extra, "JOURNAL_SEGMENT_BYTES=65536\n");
     ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, test_pool), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_recover(p, &recovered), APR_SUCCESS);
     ck_assert_uint_eq(recovered, 0);
@@ -407,6 +423,54 @@ START_TEST(recover_replays_a_killed_runs_journal_exactly_once)
 }
 END_TEST
 
+/* JOURNAL_SEGMENT_BYTES (configuration file) rotates segments; a run that ends with the store
+ * down leaves many of them, and the next run's recover writes and deletes them all. */
+START_TEST(many_leftover_segments_are_all_replayed_and_deleted)
+{
+    static const char *const extra[] = { "PERSIST_WORKERS=1", "PERSIST_QUEUE_SIZE=8", NULL };
+    fixture_t f;
+    relay_persist_t *p;
+    relay_persist_stats_t st;
+    apr_hash_t *ids = apr_hash_make(test_pool);
+    apr_pool_t *run;
+    apr_size_t recovered;
+
+    fixture_load(&f, "segs", extra, "JOURNAL_SEGMENT_BYTES=4096\n");
+    store_down(&f);
+    ck_assert_int_eq(apr_pool_create(&run, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, run), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_start(p, NULL, NULL), APR_SUCCESS);
+    push_n(&f, p, 1000, ids);
+    relay_persist_stats(p, &st);
+    ck_assert_uint_gt(st.journal_segments, 20);
+    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now()), APR_TIMEUP);
+    apr_pool_destroy(run);
+    ck_assert_int_gt(count_segments(&f), 20);
+
+    store_up(&f);
+    ck_assert_int_eq(apr_pool_create(&run, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, run), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_recover(p, &recovered), APR_SUCCESS);
+    ck_assert_uint_eq(recovered, 1000);
+    ck_assert_int_eq(count_segments(&f), 0);
+    apr_pool_destroy(run);
+    assert_stored_exactly(&f, ids);
+    rm_rf(f.dir);
+}
+END_TEST
+
+START_TEST(a_bad_journal_segment_size_is_a_configuration_error)
+{
+    fixture_t f;
+    relay_persist_t *p = NULL;
+
+    fixture_load(&f, "badseg", NULL, "JOURNAL_SEGMENT_BYTES=12k\n");
+    ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, test_pool), CHAT_ECONFIG);
+    ck_assert_ptr_null(p);
+    rm_rf(f.dir);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- reads */
 
 typedef struct waiter_t {
@@ -571,6 +635,8 @@ TCase *tcase_relay_persist(void)
     tcase_add_test(tc, a_store_down_then_restored_gets_every_message_once);
     tcase_add_test(tc, shutdown_keeps_what_it_cannot_write_and_recover_replays_it_once);
     tcase_add_test(tc, recover_replays_a_killed_runs_journal_exactly_once);
+    tcase_add_test(tc, many_leftover_segments_are_all_replayed_and_deleted);
+    tcase_add_test(tc, a_bad_journal_segment_size_is_a_configuration_error);
     tcase_add_test(tc, reads_run_on_the_reader_and_come_back_through_the_mailbox);
     tcase_add_test(tc, reads_answer_unavailable_while_the_store_is_down);
     tcase_add_test(tc, storage_none_makes_push_and_read_no_ops_without_a_journal);
