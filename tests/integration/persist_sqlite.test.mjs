@@ -9,10 +9,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startRelay, connect } from './lib/relay.mjs';
-import { tmpDir } from './lib/util.mjs';
+import { tmpDir, waitFor } from './lib/util.mjs';
 
 const N = 200;
 
@@ -27,8 +27,7 @@ function relayEnv() {
   };
 }
 
-function storedIds(dir) {
-  const db = path.join(dir, 'data', 'chat.db');
+function storedIds(dir, db = path.join(dir, 'data', 'chat.db')) {
   if (!existsSync(db)) return [];
   const out = execFileSync('sqlite3', [db, 'SELECT message_id FROM messages;'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean);
@@ -85,4 +84,35 @@ test('SIGTERM drains the queue and the journal into the store before the relay e
   for (const id of acked) assert.ok(have.has(id), `acknowledged message ${id} missing`);
   assert.deepEqual(segments(dir), [], 'a drained journal leaves no segment behind');
   assert.match(relay.output(), /persistence drained/);
+});
+
+test('a store unreachable at start: the relay serves, /health says so, and the messages arrive once it is back', async () => {
+  const dir = tmpDir('persist-late-');
+  const blocker = path.join(dir, 'db');          // a file where the database directory belongs
+  const db = path.join(blocker, 'chat.db');
+  writeFileSync(blocker, 'not a directory');
+  const relay = await startRelay({
+    dir,
+    env: { ...relayEnv(), PERSIST_FLUSH_MS: '50', PERSIST_QUEUE_SIZE: '8', SQLITE_PATH: db },
+  });
+  try {
+    assert.equal((await relay.health()).storage, 'unavailable');
+    const c = await connect(relay.wsUrl({ room: 'late-room', userId: 'u3', username: 'Late' }));
+    const acked = await sendAcked(c, 100, 'late');
+
+    rmSync(blocker);
+    mkdirSync(blocker);
+    await waitFor(() => storedIds(dir, db).length === 100,
+      { timeoutMs: 30000, what: 'all 100 messages in the database' });
+    const have = new Set(storedIds(dir, db));
+    for (const id of acked) assert.ok(have.has(id), `acknowledged message ${id} missing`);
+    await waitFor(async () => (await relay.health()).storage === 'ok',
+      { timeoutMs: 10000, what: '/health storage ok' });
+    const exit = await relay.stop('SIGTERM', 30000);
+    assert.equal(exit.code, 0, relay.output());
+    assert.deepEqual(segments(dir), []);
+    assert.equal(storedIds(dir, db).length, 100, 'nothing stored twice');
+  } finally {
+    await relay.stop('SIGKILL');
+  }
 });
