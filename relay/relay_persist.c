@@ -410,20 +410,60 @@ static void write_jobs(worker_t *w, int n)
     }
 }
 
+/* Writes every record r yields, in batches. APR_EOF once all present are in the store (*to:
+ * the file offset after them); otherwise the error that stopped it. */
+static apr_status_t write_records(worker_t *w, relay_journal_reader_t *r, apr_off_t *to,
+                                  apr_size_t *skipped, apr_size_t *bad)
+{
+    relay_persist_t *p = w->p;
+    apr_status_t rv = APR_SUCCESS;
+    int k = 0;
+
+    while (rv == APR_SUCCESS) {
+        const unsigned char *pl;
+        apr_size_t plen;
+        apr_off_t off;
+        chat_msg_t *m = NULL;
+
+        rv = relay_journal_reader_next(r, &pl, &plen, &off, skipped);
+        if (rv == APR_SUCCESS) {
+            if (chat_msg_decode_full(&m, (const char *)pl, plen, w->scratch) == APR_SUCCESS) {
+                w->msgs[k++] = m;
+            }
+            else {
+                (*bad)++;                  /* CRC-valid but not a message: nothing to store */
+            }
+        }
+        if (k > 0 && (k == p->cfg->persist_batch_size || rv == APR_EOF)) {
+            apr_status_t wr = save_retrying(w, k);
+
+            apr_pool_clear(w->scratch);    /* the decoded batch */
+            k = 0;
+            if (wr != APR_SUCCESS) {
+                return wr;
+            }
+        }
+        if (rv == APR_SUCCESS || rv == APR_EOF) {
+            *to = off;                     /* everything before off is in the store */
+        }
+    }
+    return rv;
+}
+
 /* Re-reads one claimed journal segment from where the last re-read stopped and writes its
- * records. APR_EOF: nothing to claim; APR_SUCCESS: one segment done; else it failed (the
- * claim goes back). */
+ * records. APR_EOF: nothing to claim; APR_SUCCESS: one segment done; else it failed and the
+ * claim went back. */
 static apr_status_t reread_segment(worker_t *w)
 {
     relay_persist_t *p = w->p;
     relay_journal_reader_t *r = NULL;
     apr_pool_t *rp = NULL;
-    const unsigned char *pl;
-    apr_size_t plen, claimed, skipped = 0, bad = 0;
-    apr_off_t from, to = 0;
+    apr_size_t claimed, skipped = 0, bad = 0;
+    apr_off_t from, to;
     apr_uint64_t seg;
-    int sealed, k = 0;
+    int sealed, lost = 0;
     apr_status_t rv;
+    char err[120];
 
     rv = relay_journal_claim(p->journal, &seg, &from, &claimed, &sealed);
     if (rv != APR_SUCCESS) {
@@ -434,55 +474,31 @@ static apr_status_t reread_segment(worker_t *w)
     if (rv == APR_SUCCESS) {
         rv = relay_journal_reader_open(&r, relay_journal_path(p->journal, seg, rp), from,
                                        sealed, rp);
+        lost = APR_STATUS_IS_ENOENT(rv);   /* removed behind our back: retrying cannot help */
+        rv = rv == APR_SUCCESS ? write_records(w, r, &to, &skipped, &bad) : lost ? APR_EOF : rv;
     }
-    while (rv == APR_SUCCESS) {
-        chat_msg_t *m = NULL;
-        apr_off_t off;
-
-        rv = relay_journal_reader_next(r, &pl, &plen, &off, &skipped);
-        if (rv == APR_SUCCESS || rv == APR_EOF) {
-            to = off;
-        }
-        if (rv == APR_SUCCESS) {
-            if (chat_msg_decode_full(&m, (const char *)pl, plen, w->scratch) == APR_SUCCESS) {
-                w->msgs[k++] = m;
-            }
-            else {
-                bad++;
-            }
-        }
-        if (k > 0 && (k == p->cfg->persist_batch_size || rv == APR_EOF)) {
-            apr_status_t wr = save_retrying(w, k);
-
-            apr_pool_clear(w->scratch);
-            k = 0;
-            if (wr != APR_SUCCESS) {
-                rv = wr;
-                break;
-            }
-        }
-    }
-    if (rv == APR_EOF && k == 0) {
+    if (rv == APR_EOF) {
         relay_journal_release(p->journal, seg, claimed, to, 1);
-        count(p, &p->n_written, CHAT_CTR_PERSIST_WRITTEN, claimed);
+        if (!lost) {
+            count(p, &p->n_written, CHAT_CTR_PERSIST_WRITTEN, claimed);
+        }
         rv = APR_SUCCESS;
     }
     else {
-        char err[120];
-
         relay_journal_release(p->journal, seg, claimed, 0, 0);
-        CHAT_LOG(p->log, CHAT_LOG_DEBUG, "journal re-read interrupted", "segment",
-                 apr_psprintf(rp != NULL ? rp : w->scratch, "%" APR_UINT64_T_FMT, seg), "err",
+        CHAT_LOG(p->log, CHAT_LOG_DEBUG, "journal re-read interrupted", "err",
                  chat_err_str(rv, err, sizeof(err)));
-        if (rv == APR_EOF) {
-            rv = APR_EGENERAL;
-        }
+    }
+    if (lost) {
+        CHAT_LOG(p->log, CHAT_LOG_ERROR, "journal segment vanished; its messages are lost",
+                 "segment", apr_psprintf(rp, "%" APR_UINT64_T_FMT, seg), "messages",
+                 apr_psprintf(rp, "%" APR_SIZE_T_FMT, claimed));
     }
     if (skipped > 0 || bad > 0) {
         CHAT_LOG(p->log, CHAT_LOG_WARN, "journal damage skipped", "segment",
-                 apr_psprintf(w->scratch, "%" APR_UINT64_T_FMT, seg), "bytes",
-                 apr_psprintf(w->scratch, "%" APR_SIZE_T_FMT, skipped), "records",
-                 apr_psprintf(w->scratch, "%" APR_SIZE_T_FMT, bad));
+                 apr_psprintf(rp, "%" APR_UINT64_T_FMT, seg), "bytes",
+                 apr_psprintf(rp, "%" APR_SIZE_T_FMT, skipped), "records",
+                 apr_psprintf(rp, "%" APR_SIZE_T_FMT, bad));
     }
     apr_pool_clear(w->scratch);
     if (rp != NULL) {

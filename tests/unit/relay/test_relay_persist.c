@@ -423,6 +423,73 @@ START_TEST(recover_replays_a_killed_runs_journal_exactly_once)
 }
 END_TEST
 
+/* A leftover segment with one damaged record: recover stores every other message, including
+ * the ones after the damage, and deletes the segment. */
+START_TEST(recover_skips_a_damaged_record_and_keeps_the_ones_after_it)
+{
+    fixture_t f;
+    relay_persist_t *p;
+    relay_journal_t *j;
+    apr_hash_t *ids = apr_hash_make(test_pool);
+    apr_pool_t *run;
+    char *buf = apr_palloc(test_pool, CHAT_MSG_MAX_ENCODED + 1);
+    const char *victim = NULL, *path;
+    apr_size_t recovered, len, pos = 0, plen;
+    const unsigned char *pl;
+    apr_uint64_t seg;
+    apr_file_t *fh;
+    apr_finfo_t fi;
+    unsigned char *file;
+
+    fixture_init(&f, "flip", NULL);
+    ck_assert_int_eq(apr_pool_create(&run, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(relay_journal_open(&j, f.journal, 0, run), APR_SUCCESS);
+    for (int i = 0; i < 100; i++) {
+        chat_msg_t *m = make_msg(&f, i, test_pool);
+
+        ck_assert_int_eq(chat_msg_encode(m, buf, CHAT_MSG_MAX_ENCODED + 1, &len), APR_SUCCESS);
+        ck_assert_int_eq(relay_journal_append(j, buf, len, &seg), APR_SUCCESS);
+        if (i == 40) {
+            victim = m->message_id;          /* damaged below, so not expected */
+        }
+        else {
+            apr_hash_set(ids, m->message_id, APR_HASH_KEY_STRING, "");
+        }
+    }
+    path = relay_journal_path(j, seg, test_pool);
+    apr_pool_destroy(run);
+
+    /* Flip one payload byte of record 40 in place. */
+    ck_assert_int_eq(apr_stat(&fi, path, APR_FINFO_SIZE, test_pool), APR_SUCCESS);
+    file = apr_palloc(test_pool, (apr_size_t)fi.size);
+    ck_assert_int_eq(apr_file_open(&fh, path, APR_FOPEN_READ | APR_FOPEN_WRITE,
+                                   APR_FPROT_OS_DEFAULT, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(apr_file_read_full(fh, file, (apr_size_t)fi.size, NULL), APR_SUCCESS);
+    for (int i = 0; i <= 40; i++) {
+        ck_assert_int_eq(relay_journal_scan(file, (apr_size_t)fi.size, 1, &pos, &pl, &plen, NULL),
+                         APR_SUCCESS);
+    }
+    ck_assert(memmem(pl, plen, victim, strlen(victim)) != NULL);
+    file[(pl - file) + plen / 2] ^= 0x01;
+    {
+        apr_off_t zero = 0;
+
+        ck_assert_int_eq(apr_file_seek(fh, APR_SET, &zero), APR_SUCCESS);
+    }
+    ck_assert_int_eq(apr_file_write_full(fh, file, (apr_size_t)fi.size, NULL), APR_SUCCESS);
+    apr_file_close(fh);
+
+    ck_assert_int_eq(apr_pool_create(&run, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, run), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_recover(p, &recovered), APR_SUCCESS);
+    ck_assert_uint_eq(recovered, 99);
+    ck_assert_int_eq(count_segments(&f), 0);
+    apr_pool_destroy(run);
+    assert_stored_exactly(&f, ids);
+    rm_rf(f.dir);
+}
+END_TEST
+
 /* JOURNAL_SEGMENT_BYTES (configuration file) rotates segments; a run that ends with the store
  * down leaves many of them, and the next run's recover writes and deletes them all. */
 START_TEST(many_leftover_segments_are_all_replayed_and_deleted)
@@ -635,6 +702,7 @@ TCase *tcase_relay_persist(void)
     tcase_add_test(tc, a_store_down_then_restored_gets_every_message_once);
     tcase_add_test(tc, shutdown_keeps_what_it_cannot_write_and_recover_replays_it_once);
     tcase_add_test(tc, recover_replays_a_killed_runs_journal_exactly_once);
+    tcase_add_test(tc, recover_skips_a_damaged_record_and_keeps_the_ones_after_it);
     tcase_add_test(tc, many_leftover_segments_are_all_replayed_and_deleted);
     tcase_add_test(tc, a_bad_journal_segment_size_is_a_configuration_error);
     tcase_add_test(tc, reads_run_on_the_reader_and_come_back_through_the_mailbox);
