@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chat_store.h"
@@ -811,6 +812,86 @@ START_TEST(four_sqlite_writers_with_their_own_handles_store_exactly_ten_thousand
 }
 END_TEST
 
+/* Writes messages first..first+n-1 of room in batches of 20 through s; ms_base keeps the ids
+ * of different writers apart (ids are unique across rooms). */
+static apr_status_t write_room(chat_store_t *s, const char *room, apr_uint64_t ms_base,
+                               int first, int n, apr_pool_t *pool)
+{
+    chat_msg_t *batch[20];
+    apr_status_t rv = APR_SUCCESS;
+
+    for (int done = first; rv == APR_SUCCESS && done < first + n; done += 20) {
+        for (int i = 0; i < 20; i++) {
+            batch[i] = msg_make(room, "proc", ms_base + (apr_uint64_t)(done + i),
+                                (unsigned)(done + i), done + i + 1);
+        }
+        rv = chat_store_save(s, (const chat_msg_t *const *)batch, 20, 0, pool);
+    }
+    return rv;
+}
+
+/* The child: its own pool and handle, like the relay beside chat-restapi. */
+static int child_writes(const chat_config_t *cfg, int n)
+{
+    apr_pool_t *pool = NULL;
+    chat_store_t *s = NULL;
+    apr_status_t rv = apr_pool_create(&pool, NULL);
+
+    if (rv == APR_SUCCESS) {
+        rv = chat_store_open(&s, cfg, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = write_room(s, "room.child", 0, 0, n, pool);
+    }
+    if (rv != APR_SUCCESS && s != NULL) {
+        fprintf(stderr, "child writer: %s\n", chat_store_last_error(s));
+    }
+    return rv == APR_SUCCESS ? 0 : 1;
+}
+
+START_TEST(another_process_writing_never_makes_reads_or_writes_here_fail)
+{
+    chat_config_t *cfg = config_make(CHAT_STORAGE_SQLITE);
+    chat_store_t *reader = store_open(cfg);
+    chat_store_t *writer = store_open(cfg);
+    enum { CHILD_ROWS = 2000, MAX_ROUNDS = 100000 };
+    apr_int64_t seen = 0;
+    apr_int64_t max = 0;
+    int status = 0;
+    int round = 0;
+    pid_t child;
+
+    child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        _exit(child_writes(cfg, CHILD_ROWS));
+    }
+    /* Both processes write the same file while this one also reads, until the child ends. */
+    for (; round < MAX_ROUNDS && waitpid(child, &status, WNOHANG) == 0; round++) {
+        apr_array_header_t *arr = NULL;
+        int has_more;
+        apr_status_t rv = chat_store_room_max_seq(reader, "room.child", &max);
+
+        ck_assert_msg(rv == APR_SUCCESS, "max_seq: %d %s", rv, chat_store_last_error(reader));
+        ck_assert_int_ge(max, seen);            /* committed rows never disappear */
+        seen = max;
+        rv = chat_store_room_recent(reader, "room.child", NULL, 20, &arr, &has_more, test_pool);
+        ck_assert_msg(rv == APR_SUCCESS, "recent: %d %s", rv, chat_store_last_error(reader));
+        rv = write_room(writer, "room.parent", 1000000, 20 * round, 20, test_pool);
+        ck_assert_msg(rv == APR_SUCCESS, "write: %d %s", rv, chat_store_last_error(writer));
+    }
+    if (round == MAX_ROUNDS) {
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+    }
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_int_eq(chat_store_room_max_seq(reader, "room.child", &max), APR_SUCCESS);
+    ck_assert_int_eq(max, CHILD_ROWS);
+    ck_assert_int_eq(chat_store_room_max_seq(reader, "room.parent", &max), APR_SUCCESS);
+    ck_assert_int_eq(max, 20 * round);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- DynamoDB retries */
 
 START_TEST(dynamodb_retries_unprocessed_items_throttling_errors_and_drops)
@@ -1023,6 +1104,7 @@ static TCase *sqlite_tcase(void)
     tcase_add_test(tc, sqlite_creates_a_missing_directory_and_comes_back_when_it_can);
     tcase_add_test(tc, none_backend_answers_disabled_to_everything);
     tcase_add_test(tc, four_sqlite_writers_with_their_own_handles_store_exactly_ten_thousand_rows);
+    tcase_add_test(tc, another_process_writing_never_makes_reads_or_writes_here_fail);
     return tc;
 }
 
