@@ -95,6 +95,10 @@ export async function waitForMessage(page, text, timeout = 15000) {
 export async function screenshot(page, name) {
   mkdirSync(shotDir, { recursive: true });
   const file = path.join(shotDir, `${name.replace(/[^A-Za-z0-9._-]+/g, '-')}.png`);
+  // let finite CSS animations (fade-ins) end so the picture shows the settled page
+  await page.evaluate(() => Promise.all(document.getAnimations()
+    .filter((a) => a.effect?.getTiming().iterations !== Infinity)
+    .map((a) => a.finished.catch(() => {}))));
   await page.screenshot({ path: file });
   return file;
 }

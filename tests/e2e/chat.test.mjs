@@ -119,4 +119,30 @@ describe('chat through Apache in Chromium', { skip }, () => {
     assert.deepEqual(dan.errors, []);
     await dan.context().close();
   });
+  test('phone width: rooms and users open as drawers, chat works', { timeout: 60000 }, async () => {
+    const fay = await newPage(browser, { width: 390, height: 780 });
+    await join(fay, s.baseUrl, 'Fay', 'pocket');
+    await say(fay, 'pocket', 'typing on a phone');
+    await waitForMessage(fay, 'typing on a phone');
+    // the sidebars are hidden; their drawers open from the header and close with Escape
+    assert.equal(await fay.getByTestId('room-list').isVisible(), false);
+    await fay.getByRole('button', { name: /show users/i }).click();
+    await fay.getByRole('dialog', { name: 'Users' }).getByText('Fay').waitFor();
+    await screenshot(fay, 'chat-phone-users');
+    await fay.keyboard.press('Escape');
+    await fay.getByRole('dialog').waitFor({ state: 'detached' });
+    await fay.getByRole('button', { name: 'Show rooms' }).click();
+    const drawer = fay.getByRole('dialog', { name: 'Rooms' });
+    await drawer.getByLabel('Join or create a room').fill('pocket-2');
+    await drawer.getByLabel('Join or create a room').press('Enter');
+    await drawer.waitFor({ state: 'detached' });
+    await fay.getByTestId('room-title').getByText('pocket-2').waitFor();
+    await say(fay, 'pocket-2', 'second room from the phone');
+    await waitForMessage(fay, 'second room from the phone');
+    // nothing wider than the screen
+    assert.ok(await fay.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
+    await screenshot(fay, 'chat-phone');
+    assert.deepEqual(fay.errors, []);
+    await fay.context().close();
+  });
 });

@@ -1,5 +1,5 @@
 import { Hash, Plus } from 'lucide-react';
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import type { RoomStats } from '../../lib/api';
 import { cx } from '../../lib/cx';
 import { roomError } from '../../lib/validate';
@@ -15,6 +15,11 @@ export function RoomList({
   error: string | null;
   onSelect(room: string): void;
 }) {
+  // rendered twice on narrow screens (sidebar + drawer): ids must be unique per instance
+  const uid = useId();
+  const headingId = `${uid}-rooms`;
+  const inputId = `${uid}-join`;
+  const errId = `${uid}-join-err`;
   const [draft, setDraft] = useState('');
   const [touched, setTouched] = useState(false);
   const draftErr = roomError(draft.trim());
@@ -37,8 +42,8 @@ export function RoomList({
   };
 
   return (
-    <nav aria-labelledby="rooms-heading" className="flex min-h-0 flex-1 flex-col">
-      <h2 id="rooms-heading" className="px-4 pt-4 pb-2 text-[11px] font-semibold tracking-wider text-subtle uppercase">
+    <nav aria-labelledby={headingId} className="flex min-h-0 flex-1 flex-col">
+      <h2 id={headingId} className="px-4 pt-4 pb-2 text-[11px] font-semibold tracking-wider text-subtle uppercase">
         Active rooms
       </h2>
       <ul className="min-h-0 flex-1 space-y-0.5 overflow-y-auto px-2" data-testid="room-list">
@@ -75,12 +80,12 @@ export function RoomList({
         {error && <li className="px-2.5 py-2 text-xs text-subtle">Room list unavailable</li>}
       </ul>
       <form onSubmit={submit} className="border-t border-border p-3" noValidate>
-        <label htmlFor="join-room" className="sr-only">
+        <label htmlFor={inputId} className="sr-only">
           Join or create a room
         </label>
         <div className="flex gap-1.5">
           <input
-            id="join-room"
+            id={inputId}
             value={draft}
             onChange={(e) => setDraft(e.target.value)}
             placeholder="Join a room…"
@@ -88,7 +93,7 @@ export function RoomList({
             spellCheck={false}
             autoComplete="off"
             aria-invalid={touched && draftErr ? true : undefined}
-            aria-describedby={touched && draftErr ? 'join-room-err' : undefined}
+            aria-describedby={touched && draftErr ? errId : undefined}
             className="h-9 min-w-0 flex-1 rounded-control border border-border bg-surface-2 px-2.5 text-sm text-fg placeholder:text-subtle focus:border-accent focus:outline-none focus:ring-2 focus:ring-accent/50"
           />
           <button
@@ -100,7 +105,7 @@ export function RoomList({
           </button>
         </div>
         {touched && draftErr && (
-          <p id="join-room-err" role="alert" className="mt-1.5 text-xs text-danger">
+          <p id={errId} role="alert" className="mt-1.5 text-xs text-danger">
             {draftErr}
           </p>
         )}

@@ -1,13 +1,15 @@
 import { Users } from 'lucide-react';
+import { useId } from 'react';
 import type { RoomUser } from '../../lib/presence';
 import { userColor } from '../../lib/colors';
 import { Avatar, StatusDot } from '../ui';
 
 export function UserList({ users }: { users: RoomUser[] }) {
+  const headingId = useId();
   return (
-    <section aria-labelledby="users-heading" className="flex min-h-0 flex-1 flex-col">
+    <section aria-labelledby={headingId} className="flex min-h-0 flex-1 flex-col">
       <h2
-        id="users-heading"
+        id={headingId}
         className="flex items-center gap-2 px-4 pt-4 pb-2 text-[11px] font-semibold tracking-wider text-subtle uppercase"
       >
         <Users size={13} aria-hidden="true" />
