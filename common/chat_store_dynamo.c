@@ -1155,6 +1155,7 @@ static apr_status_t dy_room_after(chat_store_t *s, const char *room, apr_int64_t
 
     c.after_seq = after_seq;
     req = query_req(dy, NULL, "RoomID = :r", 0, DY_AFTER_PAGE, values, NULL);
+    json_object_object_add(req, "ConsistentRead", json_object_new_boolean(1));
     rv = query_pages(s, dy, req, on_after_newest_page, &c, &exhausted, pool);
     json_object_put(req);
     if (rv == APR_SUCCESS && (c.overflow || (!c.found && !exhausted))) {
@@ -1163,6 +1164,7 @@ static apr_status_t dy_room_after(chat_store_t *s, const char *room, apr_int64_t
         json_object_object_add(json_object_object_get(req, "ExpressionAttributeValues"), ":s",
                                attr_n(after_seq));
         json_object_object_add(req, "FilterExpression", json_object_new_string("Seq > :s"));
+        json_object_object_add(req, "ConsistentRead", json_object_new_boolean(1));
         rv = query_pages(s, dy, req, on_after_oldest_page, &c, &exhausted, pool);
         json_object_put(req);
     }
@@ -1205,6 +1207,9 @@ static apr_status_t dy_room_max_seq(chat_store_t *s, const char *room, apr_int64
     }
     c = collect_make(1, tmp);
     req = query_req(dy, NULL, "RoomID = :r", 0, 25, values, NULL);
+    /* Strongly consistent: numbering continues from this after a restart, right after the
+     * journal replay wrote the last batches. */
+    json_object_object_add(req, "ConsistentRead", json_object_new_boolean(1));
     rv = query_pages(s, dy, req, on_max_seq_page, &c, &exhausted, tmp);
     json_object_put(req);
     if (rv == APR_SUCCESS) {
