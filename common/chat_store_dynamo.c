@@ -518,7 +518,8 @@ static apr_status_t dy_open(chat_store_t *s)
     const char *key = cfg->aws_access_key_id != NULL ? cfg->aws_access_key_id : "";
     const char *secret = cfg->aws_secret_access_key != NULL ? cfg->aws_secret_access_key : "";
 
-    /* Reference-counted and thread-safe in the libcurl we require (CURL_VERSION_THREADSAFE). */
+    /* Reference-counted, and thread-safe in libcurl >= 7.84 built with CURL_VERSION_THREADSAFE
+     * (Debian 12: 7.88.1, yes), so each worker may call it for its own handle. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         return APR_ENOMEM;
     }
