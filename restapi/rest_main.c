@@ -45,12 +45,15 @@
 
 extern char **environ;
 
+typedef struct rest_worker_t rest_worker_t;
+
 typedef struct rest_app_t {
     rest_ctx_t ctx;
     apr_pool_t *pool;
     int listen_fd;
     const char *unix_path;       /* the socket file we created, removed at exit */
     apr_thread_t **threads;
+    rest_worker_t *workers;      /* one per thread: its pool */
     int n_threads;
 } rest_app_t;
 
@@ -127,10 +130,18 @@ static void serve_one(rest_app_t *app, FCGX_Request *req, chat_store_t *store,
 
 /* ---------------------------------------------------------------- serving threads */
 
+/* One serving thread. Its pool is made by main before the thread starts and destroyed by main
+ * after the join (which closes the store and the reader), so the thread simply returns:
+ * apr_thread_exit from this deep a frame trips ASan's use-after-scope check in pthread_exit. */
+struct rest_worker_t {
+    rest_app_t *app;
+    apr_pool_t *pool;
+};
+
 static void *APR_THREAD_FUNC serve(apr_thread_t *thd, void *data)
 {
-    rest_app_t *app = data;
-    apr_pool_t *tp = apr_thread_pool_get(thd);   /* destroyed by thread exit */
+    rest_worker_t *w = data;
+    rest_app_t *app = w->app;
     apr_pool_t *rp = NULL;
     chat_store_t *store = NULL;
     chat_shm_reader_t *shm = NULL;
@@ -138,22 +149,22 @@ static void *APR_THREAD_FUNC serve(apr_thread_t *thd, void *data)
     apr_status_t rv;
     char buf[128];
 
-    rv = chat_store_open(&store, app->ctx.cfg, tp);
+    (void)thd;
+    rv = chat_store_open(&store, app->ctx.cfg, w->pool);
     if (rv != APR_SUCCESS) {
         store = NULL;             /* handlers answer 503 / "unavailable" */
         CHAT_LOG(app->ctx.log, CHAT_LOG_ERROR, "store open failed",
                  "err", chat_err_str(rv, buf, sizeof(buf)));
     }
-    rv = chat_shm_reader_create(&shm, app->ctx.cfg->analytics_shm, tp);
+    rv = chat_shm_reader_create(&shm, app->ctx.cfg->analytics_shm, w->pool);
     if (rv != APR_SUCCESS) {
         shm = NULL;               /* handlers report the relay as down */
         CHAT_LOG(app->ctx.log, CHAT_LOG_ERROR, "analytics reader failed",
                  "err", chat_err_str(rv, buf, sizeof(buf)));
     }
-    rv = apr_pool_create(&rp, tp);
-    if (rv != APR_SUCCESS || FCGX_InitRequest(&req, app->listen_fd, 0) != 0) {
+    if (apr_pool_create(&rp, w->pool) != APR_SUCCESS
+        || FCGX_InitRequest(&req, app->listen_fd, 0) != 0) {
         CHAT_LOG(app->ctx.log, CHAT_LOG_ERROR, "serving thread could not start");
-        apr_thread_exit(thd, APR_ENOMEM);
         return NULL;
     }
     while (FCGX_Accept_r(&req) >= 0) {
@@ -162,7 +173,6 @@ static void *APR_THREAD_FUNC serve(apr_thread_t *thd, void *data)
         apr_pool_clear(rp);
     }
     FCGX_Free(&req, 0);
-    apr_thread_exit(thd, APR_SUCCESS);  /* closes store and reader via tp */
     return NULL;
 }
 
@@ -338,7 +348,7 @@ static void usage(FILE *out)
             "  -V, --version      show the version\n"
             "\n"
             "Signals: SIGTERM/SIGINT finish the requests in flight and exit 0;\n"
-            "         SIGUSR1 reopens LOG_FILE.\n\n",
+            "         SIGHUP/SIGUSR1 reopen LOG_FILE.\n\n",
             CHAT_DEFAULT_CONFIG);
     chat_config_print_help(out);
 }
@@ -414,13 +424,17 @@ static apr_status_t start_threads(rest_app_t *app)
 {
     apr_threadattr_t *attr = NULL;
     apr_status_t rv;
-    int i;
+    int i, n = app->ctx.cfg->restapi_threads;
 
-    app->threads = apr_pcalloc(app->pool, sizeof(*app->threads)
-                               * (apr_size_t)app->ctx.cfg->restapi_threads);
+    app->threads = apr_pcalloc(app->pool, sizeof(*app->threads) * (apr_size_t)n);
+    app->workers = apr_pcalloc(app->pool, sizeof(*app->workers) * (apr_size_t)n);
     rv = apr_threadattr_create(&attr, app->pool);
-    for (i = 0; rv == APR_SUCCESS && i < app->ctx.cfg->restapi_threads; i++) {
-        rv = apr_thread_create(&app->threads[i], attr, serve, app, app->pool);
+    for (i = 0; rv == APR_SUCCESS && i < n; i++) {
+        app->workers[i].app = app;
+        rv = apr_pool_create(&app->workers[i].pool, app->pool);
+        if (rv == APR_SUCCESS) {
+            rv = apr_thread_create(&app->threads[i], attr, serve, &app->workers[i], app->pool);
+        }
         if (rv == APR_SUCCESS) {
             app->n_threads++;
         }
@@ -428,8 +442,8 @@ static apr_status_t start_threads(rest_app_t *app)
     return rv;
 }
 
-/* Waits for a stop signal; SIGUSR1 reopens the log, SIGHUP is logged and ignored (the REST
- * app has nothing to reload without a restart). */
+/* Waits for a stop signal. SIGHUP and SIGUSR1 reopen the log (logrotate); every other setting
+ * is read once, so it takes a restart. */
 static int wait_for_stop(rest_app_t *app, const sigset_t *set)
 {
     int sig = 0;
@@ -438,13 +452,10 @@ static int wait_for_stop(rest_app_t *app, const sigset_t *set)
         if (sigwait(set, &sig) != 0) {
             continue;
         }
-        if (sig == SIGUSR1) {
+        if (sig == SIGUSR1 || sig == SIGHUP) {
             chat_log_reopen(app->ctx.log);
-            continue;
-        }
-        if (sig == SIGHUP) {
-            CHAT_LOG(app->ctx.log, CHAT_LOG_INFO, "SIGHUP ignored: restart chat-restapi to "
-                     "apply a new configuration");
+            CHAT_LOG(app->ctx.log, CHAT_LOG_INFO, "log reopened; other settings apply at the "
+                     "next restart");
             continue;
         }
         return sig;
@@ -461,6 +472,7 @@ static void stop_threads(rest_app_t *app)
     shutdown(app->listen_fd, SHUT_RDWR);
     for (i = 0; i < app->n_threads; i++) {
         apr_thread_join(&trv, app->threads[i]);
+        apr_pool_destroy(app->workers[i].pool);   /* the thread's store and reader */
     }
 }
 
