@@ -15,7 +15,10 @@
 // ({ kind: 'drop', times: 0 }) until clearFaults() does the same without a restart.
 //
 // As a program (what the C tests and run-with-dynalite.sh start):
-//   node dynalite.mjs [--path DIR] [--port N] [--create-table-ms MS] [--exit-on-stdin-close]
+//   node dynalite.mjs [--path DIR] [--port N] [--create-table-ms MS] [--verify-sigv4 SECRET]
+//                     [--exit-on-stdin-close]
+// --verify-sigv4 makes the proxy check each request's SigV4 signature against SECRET, as AWS
+// does (dynalite only checks the header's shape): a mismatch answers InvalidSignatureException.
 // prints one JSON line {"endpoint","direct","pid"} once both ports answer, and runs until
 // SIGTERM/SIGINT (or, with --exit-on-stdin-close, until its parent closes stdin).
 //
@@ -34,6 +37,7 @@
 //   drop         close the connection without answering
 //   garbage      200 with a body that is not JSON
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import path from 'node:path';
@@ -101,13 +105,48 @@ function splitBatch(body, keep) {
   return { sent: { ...req, RequestItems: sent }, unprocessed };
 }
 
-function createProxy(target) {
+const hmac = (key, s) => crypto.createHmac('sha256', key).update(s).digest();
+const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
+
+// Checks an AWS Signature Version 4 header the way DynamoDB does (dynalite itself only checks
+// its shape), so a signing mistake fails the tests instead of production. Returns an error
+// text or null.
+function sigv4Error(req, body, secret) {
+  const auth = String(req.headers.authorization || '');
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+  if (!m) return `malformed Authorization: ${auth}`;
+  const [, , day, region, service, signed, signature] = m;
+  const amzDate = String(req.headers['x-amz-date'] || '');
+  if (!amzDate.startsWith(day)) return 'x-amz-date does not match the credential scope';
+  const names = signed.split(';');
+  if (!names.includes('host') || !names.includes('x-amz-date')) return 'host and x-amz-date must be signed';
+  for (const n of names) {
+    if (req.headers[n] === undefined) return `signed header ${n} was not sent`;
+  }
+  const canonicalHeaders = names
+    .map((n) => `${n}:${String(req.headers[n]).trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonical = [req.method, req.url.split('?')[0], req.url.split('?')[1] || '',
+    canonicalHeaders, signed, sha256(body)].join('\n');
+  const scope = `${day}/${region}/${service}/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
+  const want = crypto.createHmac('sha256', key).update(toSign).digest('hex');
+  return want === signature ? null : 'signature does not match';
+}
+
+function createProxy(target, verifySecret) {
   const faults = [];
-  const stats = { requests: {}, injected: 0 };
+  const stats = { requests: {}, injected: 0, badSignatures: 0 };
 
   async function onDynamo(req, res, body) {
     const op = String(req.headers['x-amz-target'] || '').split('.').pop();
     stats.requests[op] = (stats.requests[op] || 0) + 1;
+    const sigErr = verifySecret !== undefined ? sigv4Error(req, body, verifySecret) : null;
+    if (sigErr) {
+      stats.badSignatures += 1;
+      return reply(res, 400, { __type: 'com.amazon.coral.service#InvalidSignatureException',
+        message: sigErr });
+    }
     const i = faults.findIndex((f) => !f.op || f.op === op);
     const fault = i >= 0 ? faults[i] : null;
     if (fault) {
@@ -177,12 +216,13 @@ function listen(server, port = 0) {
 }
 
 // Runs dynalite and the proxy in this process; used by the program mode below.
-export async function serveDynalite({ path: dbPath, port = 0, createTableMs = 200 } = {}) {
+export async function serveDynalite({ path: dbPath, port = 0, createTableMs = 200,
+  verifySecret } = {}) {
   const require = createRequire(path.join(testsDir, 'package.json'));
   const dynalite = require('dynalite');
   const db = dynalite({ path: dbPath, createTableMs, deleteTableMs: 50, updateTableMs: 50 });
   const dbPort = await listen(db);
-  const proxy = createProxy({ host: '127.0.0.1', port: dbPort });
+  const proxy = createProxy({ host: '127.0.0.1', port: dbPort }, verifySecret);
   const proxyPort = await listen(proxy, port);
   return {
     endpoint: `http://127.0.0.1:${proxyPort}`,
@@ -192,8 +232,9 @@ export async function serveDynalite({ path: dbPath, port = 0, createTableMs = 20
 }
 
 // Starts dynalite + proxy as a child process (so a busy test process cannot stall it).
-export function startDynalite({ path: dbPath, port, createTableMs } = {}) {
+export function startDynalite({ path: dbPath, port, createTableMs, verifySecret } = {}) {
   const args = [here, '--exit-on-stdin-close'];
+  if (verifySecret !== undefined) args.push('--verify-sigv4', verifySecret);
   if (dbPath) args.push('--path', dbPath);
   if (port) args.push('--port', String(port));
   if (createTableMs !== undefined) args.push('--create-table-ms', String(createTableMs));
@@ -241,6 +282,7 @@ async function main(argv) {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--path') opt.path = argv[++i];
     else if (argv[i] === '--port') opt.port = Number(argv[++i]);
+    else if (argv[i] === '--verify-sigv4') opt.verifySecret = argv[++i];
     else if (argv[i] === '--create-table-ms') opt.createTableMs = Number(argv[++i]);
     else if (argv[i] === '--exit-on-stdin-close') stdinLifetime = true;
     else throw new Error(`unknown argument ${argv[i]}`);

@@ -39,7 +39,9 @@ static char dyn_error[512] = "dynalite was not started";
 static void dynalite_start(void)
 {
     const char *script = CHAT_TEST_SRCDIR "/tests/integration/lib/dynalite.mjs";
-    const char *args[] = { "node", script, "--exit-on-stdin-close", NULL };
+    /* The proxy checks every signature against the secret config_make uses. */
+    const char *args[] = { "node", script, "--exit-on-stdin-close", "--verify-sigv4", "test",
+                           NULL };
     apr_procattr_t *attr = NULL;
     char line[512] = "";
     char *p;
@@ -708,6 +710,23 @@ START_TEST(dynamodb_without_its_table_is_unhealthy_until_the_schema_exists)
 }
 END_TEST
 
+START_TEST(dynamodb_requests_carry_a_valid_sigv4_signature_and_session_token)
+{
+    chat_config_t *cfg = config_make(CHAT_STORAGE_DYNAMODB);
+    chat_store_t *s;
+
+    cfg->aws_session_token = "FwoGZXIvYXdzEXAMPLETOKEN";
+    s = store_open(cfg);                        /* signed requests: DescribeTable, CreateTable */
+    ck_assert_int_eq(chat_store_health(s), APR_SUCCESS);
+
+    cfg = config_make(CHAT_STORAGE_DYNAMODB);
+    cfg->aws_secret_access_key = "not-the-secret";
+    ck_assert_int_eq(chat_store_open(&s, cfg, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(chat_store_health(s), CHAT_ESTORE_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(chat_store_last_error(s), "InvalidSignatureException"));
+}
+END_TEST
+
 START_TEST(none_backend_answers_disabled_to_everything)
 {
     chat_config_t *cfg = config_make(CHAT_STORAGE_NONE);
@@ -1122,6 +1141,7 @@ static TCase *dynamo_tcase(void)
     tcase_add_test(tc, room_after_far_behind_still_answers_the_oldest_missed_messages_dynamodb);
     tcase_add_test(tc, dynamodb_on_a_closed_port_answers_unavailable);
     tcase_add_test(tc, dynamodb_without_its_table_is_unhealthy_until_the_schema_exists);
+    tcase_add_test(tc, dynamodb_requests_carry_a_valid_sigv4_signature_and_session_token);
     tcase_add_test(tc, dynamodb_retries_unprocessed_items_throttling_errors_and_drops);
     tcase_add_test(tc, dynamodb_without_a_deadline_tries_once_and_reports_throttling);
     tcase_add_test(tc,
