@@ -98,15 +98,21 @@ describe('chat through Apache in Chromium', { skip }, () => {
     await waitForMessage(dan, texts[N - 1]);
     assert.ok(!(await chatTexts(dan)).includes(texts[0]), 'the oldest message is not part of the join replay');
 
-    // scroll up until the first message appears (each top hit loads one older page)
+    // scroll up until the history is exhausted (each top hit loads one older page, and the
+    // row being read stays in place, so the user scrolls again for the next page)
+    const toTop = () => dan.evaluate(() => {
+      const el = document.querySelector('[data-testid="message-list"]');
+      el.scrollTop = 0;
+      el.dispatchEvent(new Event('scroll'));
+    });
     await waitFor(async () => {
-      await dan.evaluate(() => {
-        const el = document.querySelector('[data-testid="message-list"]');
-        el.scrollTop = 0;
-        el.dispatchEvent(new Event('scroll'));
-      });
+      await toTop();
+      return (await dan.locator('[data-history="done"]').count()) === 1;
+    }, { timeoutMs: 30000, intervalMs: 300, what: 'history paged back to the start' });
+    await waitFor(async () => {
+      await toTop();
       return (await chatTexts(dan)).includes(texts[0]);
-    }, { timeoutMs: 30000, intervalMs: 300, what: 'oldest message after scroll-back' });
+    }, { timeoutMs: 10000, intervalMs: 200, what: 'oldest message at the top' });
     assert.ok(historyRequests.some((u) => /[?&]before=/.test(u)), `a ?before= request was made: ${historyRequests}`);
 
     // what is rendered at the top is in order and unique
@@ -116,6 +122,16 @@ describe('chat through Apache in Chromium', { skip }, () => {
     const ids = await chatIds(dan);
     assert.equal(new Set(ids).size, ids.length, 'no message rendered twice');
     await screenshot(dan, 'chat-scroll-back');
+
+    // scrolled up, new messages do not yank the view: a pill counts them instead
+    await seed(s, 'archive', ['new while reading 1', 'new while reading 2']);
+    const pill = dan.getByRole('button', { name: '2 new messages' });
+    await pill.waitFor({ timeout: 10000 });
+    assert.ok((await chatTexts(dan)).includes(texts[0]), 'still reading the top');
+    await screenshot(dan, 'chat-new-messages-pill');
+    await pill.click();
+    await waitForMessage(dan, 'new while reading 2');
+    await pill.waitFor({ state: 'detached' });
     assert.deepEqual(dan.errors, []);
     await dan.context().close();
   });
@@ -144,5 +160,35 @@ describe('chat through Apache in Chromium', { skip }, () => {
     await screenshot(fay, 'chat-phone');
     assert.deepEqual(fay.errors, []);
     await fay.context().close();
+  });
+  test('a refused message is shown inline as not sent, with retry', { timeout: 60000 }, async () => {
+    // a stack of its own with a tight rate limit: 1 message per second, burst 2
+    const tight = await startFrontendStack({ relayEnv: { RATE_LIMIT_PER_SEC: '1', RATE_LIMIT_BURST: '2' } });
+    try {
+      const gil = await newPage(browser);
+      await join(gil, tight.baseUrl, 'Gil', 'strict');
+      for (let i = 1; i <= 4; i++) await say(gil, 'strict', `burst ${i}`);
+      const failed = gil.locator('[data-kind="outbox"][data-status="failed"]');
+      await failed.first().waitFor({ timeout: 10000 });
+      assert.match(await failed.first().innerText(), /Not sent: .*rate/i);
+      await waitForMessage(gil, 'burst 1');
+      await waitForMessage(gil, 'burst 2');
+      await screenshot(gil, 'chat-rate-limited');
+      // retry (the bucket refills at 1/s): each failed one goes through, once
+      const n = await failed.count();
+      for (let k = 0; k < n; k++) {
+        await waitFor(async () => {
+          if ((await failed.count()) === 0) return true;
+          await failed.first().getByRole('button', { name: 'Retry' }).click();
+          return (await failed.count()) < n - k;
+        }, { timeoutMs: 15000, intervalMs: 1100, what: 'a retry accepted' });
+      }
+      for (let i = 1; i <= 4; i++) await waitForMessage(gil, `burst ${i}`);
+      assert.equal(await gil.locator('[data-kind="outbox"]').count(), 0);
+      assert.deepEqual(gil.errors, []);
+      await gil.context().close();
+    } finally {
+      await tight.stop();
+    }
   });
 });

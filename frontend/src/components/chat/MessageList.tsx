@@ -105,7 +105,9 @@ export function MessageList({
     if (stick.current) {
       toBottom();
     } else if (added > 0) {
-      setUnseen((n) => n + added);
+      // the pill counts chat messages; join/leave notices are not worth a jump
+      const fresh = rows.slice(rows.length - added).filter((r) => r.kind === 'message' && r.message.type !== 'join' && r.message.type !== 'leave').length;
+      if (fresh > 0) setUnseen((n) => n + fresh);
     }
   }, [rows, toBottom]);
 
@@ -163,7 +165,7 @@ export function MessageList({
   };
 
   return (
-    <div className="relative flex min-h-0 flex-1 flex-col">
+    <div className="relative flex min-h-0 flex-1 flex-col" data-history={history}>
       {history === 'loading' && (
         <div className="pointer-events-none absolute inset-x-0 top-2 z-10 flex justify-center">
           <span
