@@ -213,7 +213,8 @@ static apr_status_t take_item(json_object *item, chat_msg_t **out, apr_pool_t *p
         rv = take_s(item, "RoomID", 1, &m->room_id, pool);
     }
     if (rv == APR_SUCCESS) {
-        rv = take_s(item, "UserID", 1, &m->user_id, pool);
+        /* optional: a row without one is merely absent from the user index */
+        rv = take_s(item, "UserID", 0, &m->user_id, pool);
     }
     if (rv == APR_SUCCESS) {
         rv = take_s(item, "Username", 0, &m->username, pool);

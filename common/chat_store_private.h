@@ -52,8 +52,9 @@ void chat_store_error_set(chat_store_t *s, const char *fmt, ...)
  * *items receives the rows as chat_msg_t * in answer order; *last_key the LastEvaluatedKey as
  * JSON text (NULL when the results end), both from pool. APR_SUCCESS, CHAT_EBAD_JSON (not one
  * JSON object, deeper than 16, larger than 16 MiB, invalid UTF-8) or CHAT_ECORRUPT (a row lacks
- * MessageID/RoomID/UserID/Type/Timestamp, has a wrong attribute type, an unknown Type, a bad
- * Timestamp or Seq, or a NUL in a string). Outputs are untouched on failure. */
+ * MessageID/RoomID/Type/Timestamp, has a wrong attribute type, an unknown Type, a bad
+ * Timestamp or Seq, or a NUL in a string). Missing UserID, Username, Content read as "" and a
+ * missing Seq as 0 (rows the Go system wrote). Outputs are untouched on failure. */
 apr_status_t chat_store_dynamo_parse_items(const char *body, apr_size_t len,
                                            apr_array_header_t **items, char **last_key,
                                            apr_pool_t *pool);

@@ -1038,6 +1038,12 @@ static const struct {
       "\"Type\":{\"S\":\"chat\"},\"Timestamp\":{\"S\":\"2026-11-30T03:21:13.123Z\"}}]}",
       CHAT_ECORRUPT, 0, 0 },
     { "{\"Items\":[],\"LastEvaluatedKey\":\"x\"}", CHAT_ECORRUPT, 0, 0 },
+    { "{\"Items\":[{\"MessageID\":{\"S\":\"m\"},\"RoomID\":{\"S\":\"r\"},"
+      "\"Type\":{\"S\":\"system\"},\"Timestamp\":{\"S\":\"2026-11-30T03:21:13Z\"}}]}",
+      APR_SUCCESS, 1, 0 },                      /* a Go-era row: no UserID, no Seq, no ms */
+    { "{\"Items\":[{\"RoomID\":{\"S\":\"r\"},\"UserID\":{\"S\":\"u\"},"
+      "\"Type\":{\"S\":\"chat\"},\"Timestamp\":{\"S\":\"2026-11-30T03:21:13Z\"}}]}",
+      CHAT_ECORRUPT, 0, 0 },                    /* no MessageID */
 };
 
 START_TEST(dynamodb_answers_parse_or_fail_with_their_own_code)
