@@ -261,7 +261,7 @@ static const char *id_make(apr_uint64_t ms, unsigned counter)
 
 #define BASE_MS APR_UINT64_C(1795000000000)     /* 2026-11-18 */
 
-/* Message i of room by user: time BASE_MS + ms, seq i + 1. */
+/* A message of room by user at BASE_MS + ms; ctr orders ids within a millisecond. */
 static chat_msg_t *msg_make(const char *room, const char *user, apr_uint64_t ms, unsigned ctr,
                             apr_int64_t seq)
 {
