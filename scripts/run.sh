@@ -83,12 +83,12 @@ id -u "$run_user" >/dev/null 2>&1 || { run_user=$(id -un); run_group=$(id -gn); 
 
 subst() {   # template -> stdout
     sed -e "s|@DOCROOT@|$docroot|g" -e "s|@RELAY_ADDR@|127.0.0.1:$RELAY_PORT|g" \
-        -e "s|@RESTAPI_SOCKET@|$socket|g" -e "s|@WS_PER_CHILD@|${WS_PER_CHILD:-448}|g" \
+        -e "s|@RESTAPI_SOCKET@|$socket|g" -e "s|@WS_PER_CHILD@|${WS_PER_CHILD:-960}|g" \
         -e "s|@SERVER_ROOT@|$rundir|g" -e "s|@LISTEN_ADDR@|$LISTEN_ADDR|g" \
         -e "s|@PORT@|$PORT|g" -e "s|@LOG_DIR@|$rundir/logs|g" \
         -e "s|@RUN_USER@|$run_user|g" -e "s|@RUN_GROUP@|$run_group|g" \
-        -e "s|@APACHE_MODULES@|$apache_mods|g" -e "s|@SERVER_LIMIT@|2|g" \
-        -e "s|@THREADS_PER_CHILD@|512|g" -e "s|@MAX_WORKERS@|1024|g" \
+        -e "s|@APACHE_MODULES@|$apache_mods|g" -e "s|@CHILDREN@|1|g" -e "s|@SERVER_LIMIT@|2|g" \
+        -e "s|@THREADS_PER_CHILD@|1024|g" -e "s|@MAX_WORKERS@|1024|g" \
         -e "s|@API_RESERVE@|64|g" -e "s|@SITE_CONF@|$rundir/chat-analytics.conf|g" "$1"
 }
 subst "$top/httpd-conf/chat-analytics.conf.in" >"$rundir/chat-analytics.conf"

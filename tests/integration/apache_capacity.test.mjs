@@ -14,7 +14,7 @@ test('WebSockets beyond max= get a fast 503 and /api still answers', async () =>
   const s = await startStack({
     storage: 'none',
     env: { MAX_CONN_PER_IP: '0' },
-    sizing: { serverLimit: 1, threadsPerChild: 24, wsPerChild: cap },
+    sizing: { children: 1, threadsPerChild: 24, wsPerChild: cap },
   });
   const clients = [];
   try {

@@ -11,8 +11,8 @@
 //
 // Options: storage ('sqlite' | 'none' | 'dynamodb'), env (both daemons), relayEnv, restapiEnv,
 // relay (false: do not start one), docroot (default: a tiny fake SPA), apacheConf (extra
-// text written to conf.d/ before Apache starts), sizing { serverLimit, threadsPerChild,
-// wsPerChild }.
+// text written to conf.d/ before Apache starts), sizing { children (active Apache children,
+// default 1), threadsPerChild (32), wsPerChild (threadsPerChild - 8) }.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -157,7 +157,7 @@ export async function startStack(opts = {}) {
     await s.startRestapi();
 
     const docroot = opts.docroot || fakeDocroot(dir);
-    const serverLimit = opts.sizing?.serverLimit ?? 2;
+    const children = opts.sizing?.children ?? 1;
     const threadsPerChild = opts.sizing?.threadsPerChild ?? 32;
     const wsPerChild = opts.sizing?.wsPerChild ?? threadsPerChild - 8;
     const siteConf = path.join(dir, 'chat-analytics.conf');
@@ -177,9 +177,10 @@ export async function startStack(opts = {}) {
       RUN_USER: opts.runUser || 'www-data',
       RUN_GROUP: opts.runGroup || 'www-data',
       APACHE_MODULES: apacheModulesDir(),
-      SERVER_LIMIT: serverLimit,
+      CHILDREN: children,
+      SERVER_LIMIT: 2 * children,
       THREADS_PER_CHILD: threadsPerChild,
-      MAX_WORKERS: serverLimit * threadsPerChild,
+      MAX_WORKERS: children * threadsPerChild,
       API_RESERVE: threadsPerChild - wsPerChild,
       SITE_CONF: siteConf,
     }));
