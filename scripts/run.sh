@@ -138,9 +138,22 @@ until curl -fs -o /dev/null "http://127.0.0.1:$PORT/health" 2>/dev/null; do
 done
 say "chat-analytics is running on http://localhost:$PORT  (Ctrl-C stops it)"
 say "logs in $rundir/logs"
+# `wait` returns as soon as a trapped signal arrives, so Ctrl-C is handled at once.
 while kill -0 "$relay_pid" 2>/dev/null && kill -0 "$restapi_pid" 2>/dev/null \
       && kill -0 "$apache_pid" 2>/dev/null; do
-    sleep 1
+    sleep 1 &
+    wait $! || true
 done
-say "a process exited on its own: see $rundir/logs"
-exit 1
+# Here after Ctrl-C (the terminal signals every process of the group, so a daemon may exit
+# before our trap runs) or when a daemon died: only a failure status is worth a warning.
+status=0
+for pid in $relay_pid $restapi_pid $apache_pid; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid" || status=$?
+    fi
+done
+if [ "$status" -ne 0 ]; then
+    say "a process exited with status $status: see $rundir/logs"
+    exit 1
+fi
+exit 0
