@@ -10,7 +10,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/apache.mjs';
 import { parsePrometheus, sampleValue } from './lib/prom.mjs';
-import { binPath, spawnDaemon, tmpDir } from './lib/util.mjs';
+import { binPath, spawnDaemon, tmpDir, waitFor } from './lib/util.mjs';
 
 async function get(s, p, init) {
   const res = await fetch(s.baseUrl + p, init);
@@ -344,6 +344,71 @@ describe('chat-restapi as a process', () => {
     await s.stop();
   });
 });
+
+describe('chat-restapi spawned the mod_fcgid way', () => {
+  test('serves FastCGI on a listening socket handed over as stdin, and stops on SIGTERM', async () => {
+    const dir = tmpDir('chat-fcgid-');
+    const sock = path.join(dir, 'fcgid.sock');
+    const bin = binPath('restapi/chat-restapi');
+    // What mod_fcgid does: bind a listening socket, make it fd 0, exec the application.
+    const py = 'import os,socket,sys\n'
+      + 's=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)\n'
+      + 'os.dup2(s.fileno(), 0); os.execv(sys.argv[2], [sys.argv[2]])\n';
+    const d = spawnDaemon('python3', ['-c', py, sock, bin], {
+      env: { STORAGE: 'none', RUN_DIR: dir, RESTAPI_LISTEN: '', RESTAPI_THREADS: '2' },
+      name: 'chat-restapi-fcgid',
+    });
+    await waitFor(() => d.output().includes('chat-restapi listening'), { what: 'restapi on stdin' });
+    assert.match(d.output(), /stdin \(mod_fcgid\)/);
+    const out = await fcgiRequest(sock, {
+      REQUEST_METHOD: 'GET', REQUEST_URI: '/api/rooms/a%20b/messages?limit=2', QUERY_STRING: 'limit=2',
+      SCRIPT_NAME: '/api/rooms/a b/messages', SERVER_PROTOCOL: 'HTTP/1.1',
+    });
+    assert.match(out, /^Status: 400 Bad Request\r\n/);
+    assert.match(out, /\{"error":"invalid room id/);
+    const health = await fcgiRequest(sock, { REQUEST_METHOD: 'GET', REQUEST_URI: '/health' });
+    assert.match(health, /"storage":"disabled"/);
+    const { code } = await d.stop('SIGTERM', 10000);
+    assert.equal(code, 0);
+  });
+});
+
+// A minimal FastCGI client: one responder request with params and an empty body; resolves
+// with the application's stdout.
+function fcgiRequest(sockPath, params) {
+  const rec = (type, body) => {
+    const h = Buffer.alloc(8);
+    h[0] = 1; h[1] = type; h.writeUInt16BE(1, 2); h.writeUInt16BE(body.length, 4);
+    return Buffer.concat([h, body]);
+  };
+  const len = (n) => (n < 128 ? Buffer.from([n]) : Buffer.from([(n >>> 24) | 0x80, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]));
+  const pairs = Buffer.concat(Object.entries(params).flatMap(([k, v]) => {
+    const kb = Buffer.from(k); const vb = Buffer.from(String(v));
+    return [len(kb.length), len(vb.length), kb, vb];
+  }));
+  const begin = Buffer.from([0, 1, 0, 0, 0, 0, 0, 0]);
+  return new Promise((resolve, reject) => {
+    import('node:net').then(({ default: net }) => {
+      const c = net.connect(sockPath);
+      let buf = Buffer.alloc(0);
+      let out = '';
+      c.setTimeout(5000, () => { c.destroy(); reject(new Error('fastcgi timeout')); });
+      c.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 8) {
+          const clen = buf.readUInt16BE(4);
+          const total = 8 + clen + buf[6];
+          if (buf.length < total) break;
+          if (buf[1] === 6) out += buf.subarray(8, 8 + clen).toString();
+          if (buf[1] === 3) { c.end(); resolve(out); }
+          buf = buf.subarray(total);
+        }
+      });
+      c.on('error', reject);
+      c.write(Buffer.concat([rec(1, begin), rec(4, pairs), rec(4, Buffer.alloc(0)), rec(5, Buffer.alloc(0))]));
+    });
+  });
+}
 
 function rawRequest(port, text) {
   return new Promise((resolve, reject) => {
