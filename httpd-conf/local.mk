@@ -3,7 +3,7 @@
 EXTRA_DIST += httpd-conf/chat-analytics.conf.in httpd-conf/httpd.conf.in \
 	etc/chat-analytics.conf.example \
 	systemd/chat-relay.service.in systemd/chat-restapi.service.in \
-	docs/APACHE.md
+	httpd-conf/measure-ws-capacity.mjs
 dist_noinst_SCRIPTS += scripts/run.sh
 
 chat_apachedir = $(datadir)/chat-analytics/apache
@@ -14,6 +14,7 @@ chat_confavail = $(sysconfdir)/apache2/conf-available
 
 CHAT_SUBST = sed \
 	-e 's|@sbindir[@]|$(sbindir)|g' \
+	-e 's|@docdir[@]|$(docdir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	-e 's|@chatconfdir[@]|$(chatconfdir)|g' \
 	-e 's|@chatstatedir[@]|$(chatstatedir)|g' \
@@ -29,6 +30,10 @@ systemd/chat-relay.service: $(top_srcdir)/systemd/chat-relay.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && $(CHAT_SUBST) $(top_srcdir)/systemd/chat-relay.service.in >$@.tmp && mv $@.tmp $@
 systemd/chat-restapi.service: $(top_srcdir)/systemd/chat-restapi.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && $(CHAT_SUBST) $(top_srcdir)/systemd/chat-restapi.service.in >$@.tmp && mv $@.tmp $@
+
+# The hosting guide goes with the units that point at it.
+chatdocdir = $(docdir)
+dist_chatdoc_DATA = docs/APACHE.md
 
 CHAT_GENERATED = httpd-conf/chat-analytics.conf systemd/chat-relay.service systemd/chat-restapi.service
 noinst_DATA = $(CHAT_GENERATED)
