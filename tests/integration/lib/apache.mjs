@@ -10,7 +10,9 @@
 //   await s.stop();
 //
 // Options: storage ('sqlite' | 'none' | 'dynamodb'), env (both daemons), relayEnv, restapiEnv,
-// relay (false: do not start one), docroot (default: a tiny fake SPA), apacheConf (extra
+// relay (false: do not start one), relayBin / restapiBin / daemonArgs (run other binaries, e.g.
+// installed ones with --config), siteConf(vars) (returns the site file's text instead of
+// rendering httpd-conf/chat-analytics.conf.in), docroot (default: a tiny fake SPA), apacheConf (extra
 // text written to conf.d/ before Apache starts), sizing { children (active Apache children,
 // default 1), threadsPerChild (32), wsPerChild (threadsPerChild - 8) }.
 import { execFileSync } from 'node:child_process';
@@ -113,9 +115,9 @@ export async function startStack(opts = {}) {
   };
 
   s.startRelay = async () => {
-    const bin = binPath('relay/chat-relay');
+    const bin = opts.relayBin || binPath('relay/chat-relay');
     if (!existsSync(bin)) throw new Error(`no relay binary at ${bin}`);
-    s.relay = spawnDaemon(bin, [], {
+    s.relay = spawnDaemon(bin, opts.daemonArgs || [], {
       env: { ...env, ...(opts.relayEnv || {}) }, name: 'chat-relay',
       logFile: path.join(logDir, 'relay.log'),
     });
@@ -131,7 +133,7 @@ export async function startStack(opts = {}) {
     s.relay = null;
   };
   s.startRestapi = async () => {
-    s.restapi = spawnDaemon(binPath('restapi/chat-restapi'), [], {
+    s.restapi = spawnDaemon(opts.restapiBin || binPath('restapi/chat-restapi'), opts.daemonArgs || [], {
       env: { ...env, ...(opts.restapiEnv || {}) }, name: 'chat-restapi',
       logFile: path.join(logDir, 'restapi.log'),
     });
@@ -162,12 +164,14 @@ export async function startStack(opts = {}) {
     const wsPerChild = opts.sizing?.wsPerChild ?? threadsPerChild - 8;
     const siteConf = path.join(dir, 'chat-analytics.conf');
     const tmplDir = path.join(repoDir, 'httpd-conf');
-    writeFileSync(siteConf, renderTemplate(readFileSync(path.join(tmplDir, 'chat-analytics.conf.in'), 'utf8'), {
+    const siteVars = {
       DOCROOT: docroot,
       RELAY_ADDR: `127.0.0.1:${relayPort}`,
       RESTAPI_SOCKET: socket,
       WS_PER_CHILD: wsPerChild,
-    }));
+    };
+    writeFileSync(siteConf, opts.siteConf ? opts.siteConf(siteVars)
+      : renderTemplate(readFileSync(path.join(tmplDir, 'chat-analytics.conf.in'), 'utf8'), siteVars));
     const httpdConf = path.join(dir, 'httpd.conf');
     writeFileSync(httpdConf, renderTemplate(readFileSync(path.join(tmplDir, 'httpd.conf.in'), 'utf8'), {
       SERVER_ROOT: dir,
