@@ -85,3 +85,42 @@ describe('relay restart with the page open', { skip }, () => {
     for (const p of [ada, bob]) assert.deepEqual(p.errors, []);
   });
 });
+
+describe('relay restart without storage', { skip }, () => {
+  let s;
+  let browser;
+  before(async () => {
+    s = await startFrontendStack({ storage: 'none' });
+    browser = await launch();
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (s) await s.stop();
+  });
+
+  test('when the relay cannot replay the gap (recovered:false) the page says so', { timeout: 90000 }, async () => {
+    const ida = await newPage(browser);
+    await join(ida, s.baseUrl, 'Ida', 'volatile');
+    await say(ida, 'volatile', 'before the restart');
+    await waitForMessage(ida, 'before the restart');
+
+    await s.stopRelay();
+    await ida.getByTestId('reconnect-banner').waitFor({ timeout: 15000 });
+    await s.startRelay();
+    await waitOpen(ida, 30000);
+    const banner = ida.getByTestId('gap-banner');
+    await banner.waitFor({ timeout: 15000 });
+    assert.match(await banner.innerText(), /Some messages may be missing/);
+    // what was shown stays shown, once; the chat goes on
+    assert.deepEqual(await chatTexts(ida), ['before the restart']);
+    await say(ida, 'volatile', 'after the restart');
+    await waitForMessage(ida, 'after the restart');
+    await screenshot(ida, 'reconnect-gap-banner');
+    // "Reload room" starts the room afresh, without the banner
+    await banner.getByRole('button', { name: 'Reload room' }).click();
+    await waitOpen(ida);
+    await waitForMessage(ida, 'after the restart');
+    assert.equal(await ida.getByTestId('gap-banner').count(), 0);
+    assert.deepEqual(ida.errors, []);
+  });
+});

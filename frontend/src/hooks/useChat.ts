@@ -173,6 +173,10 @@ export function useChat(room: string, identity: Identity): ChatApi {
               case 'resumed':
                 if (!f.resumed.recovered) setGap(true);
                 break;
+              case 'hello':
+                // who the relay says we are (the token's user when auth is on)
+                if (f.hello.userId) setSelfId(f.hello.userId);
+                break;
               default:
                 break; // hello and types newer than this page
             }

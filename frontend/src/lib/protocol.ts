@@ -41,6 +41,8 @@ export interface ResumedFrame {
 export interface HelloFrame {
   type: 'hello';
   epoch?: string;
+  /** The user id the relay gave this connection (from the token when auth is on). */
+  userId?: string;
   [key: string]: unknown;
 }
 
@@ -122,7 +124,7 @@ export function classify(obj: unknown): ServerFrame {
     };
   }
   if (type === 'hello') {
-    return { kind: 'hello', hello: { ...obj, type: 'hello', epoch: epochOf(obj.epoch) } };
+    return { kind: 'hello', hello: { ...obj, type: 'hello', epoch: epochOf(obj.epoch), userId: str(obj.userId) } };
   }
   if (type !== undefined && MESSAGE_TYPES.has(type)) {
     // Private notices might come without an id; give them a local one so they still show.

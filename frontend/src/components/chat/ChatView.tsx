@@ -32,7 +32,14 @@ export function ChatView({
   const analytics = usePolling(fetchAnalytics, 5000);
   const rooms = usePolling(fetchRooms, 5000);
 
-  const rows = useMemo(() => toRows(chat.log), [chat.log]);
+  // our own join/leave notices (one per reconnect) are noise to us; others see them
+  const rows = useMemo(
+    () =>
+      toRows(chat.log).filter(
+        (r) => !(r.kind === 'message' && (r.message.type === 'join' || r.message.type === 'leave') && r.message.userId === chat.selfId),
+      ),
+    [chat.log, chat.selfId],
+  );
   const { retry, discard, send } = chat;
   const ctx: RowContext = useMemo(
     () => ({ selfId: chat.selfId, selfName: identity.username, onRetry: retry, onDiscard: discard }),
