@@ -12,7 +12,17 @@ const char *rest_health_storage(rest_req_t *r)
     if (r->store == NULL) {
         return "unavailable";
     }
-    rv = chat_store_health(r->store);
+    if (r->health != NULL && r->health->at != 0 && r->now >= r->health->at
+        && r->now - r->health->at < REST_HEALTH_CACHE) {
+        rv = r->health->rv;
+    }
+    else {
+        rv = chat_store_health(r->store);
+        if (r->health != NULL) {
+            r->health->at = r->now;
+            r->health->rv = rv;
+        }
+    }
     if (rv == APR_SUCCESS) {
         return "ok";
     }

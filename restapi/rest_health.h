@@ -15,7 +15,10 @@
 void rest_health_live(rest_req_t *r);
 void rest_health_ready(rest_req_t *r);
 
-/* "ok", "disabled" or "unavailable" for this thread's store (one cheap round trip). */
+#define REST_HEALTH_CACHE (1 * APR_USEC_PER_SEC)
+
+/* "ok", "disabled" or "unavailable" for this thread's store: one cheap round trip, or the
+ * thread's answer from less than REST_HEALTH_CACHE ago. */
 const char *rest_health_storage(rest_req_t *r);
 
 #endif

@@ -93,7 +93,7 @@ static void drain_body(FCGX_Request *req)
 }
 
 static void serve_one(rest_app_t *app, FCGX_Request *req, chat_store_t *store,
-                      chat_shm_reader_t *shm, apr_pool_t *rp)
+                      chat_shm_reader_t *shm, rest_health_cache_t *health, apr_pool_t *rp)
 {
     rest_req_t r;
     const char *v;
@@ -102,6 +102,7 @@ static void serve_one(rest_app_t *app, FCGX_Request *req, chat_store_t *store,
     rest_reply_init(&r, &app->ctx, rp);
     r.store = store;
     r.shm = shm;
+    r.health = health;
     v = param(req, "REQUEST_METHOD");
     r.method = v != NULL ? v : "GET";
     r.path = request_path(req, rp);
@@ -145,6 +146,7 @@ static void *APR_THREAD_FUNC serve(apr_thread_t *thd, void *data)
     apr_pool_t *rp = NULL;
     chat_store_t *store = NULL;
     chat_shm_reader_t *shm = NULL;
+    rest_health_cache_t health = { 0, APR_SUCCESS };
     FCGX_Request req;
     apr_status_t rv;
     char buf[128];
@@ -168,7 +170,7 @@ static void *APR_THREAD_FUNC serve(apr_thread_t *thd, void *data)
         return NULL;
     }
     while (FCGX_Accept_r(&req) >= 0) {
-        serve_one(app, &req, store, shm, rp);
+        serve_one(app, &req, store, shm, &health, rp);
         FCGX_Finish_r(&req);
         apr_pool_clear(rp);
     }

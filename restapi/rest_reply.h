@@ -27,11 +27,19 @@ typedef struct rest_ctx_t {
     apr_time_t started;          /* chat-restapi start */
 } rest_ctx_t;
 
+/* The last storage health check of one thread, reused for REST_HEALTH_CACHE so a flood of
+ * /health requests does not become a flood of store round trips (a DynamoDB call each). */
+typedef struct rest_health_cache_t {
+    apr_time_t at;               /* 0: never checked */
+    apr_status_t rv;
+} rest_health_cache_t;
+
 typedef struct rest_req_t {
     apr_pool_t *pool;
     const rest_ctx_t *ctx;
     chat_store_t *store;         /* this thread's handle; NULL when it could not be opened */
     chat_shm_reader_t *shm;      /* this thread's reader */
+    rest_health_cache_t *health; /* this thread's cache; NULL checks every time */
     apr_time_t now;
     /* request */
     const char *method;          /* REQUEST_METHOD */

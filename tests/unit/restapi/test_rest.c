@@ -2,10 +2,13 @@
  * No FastCGI and no Apache: a rest_req_t is filled in by hand, as rest_main would. The store
  * is STORAGE=none and there is no shm reader, so the history routes answer 503 and the live
  * views report the relay as down; the integration tests cover the live paths. */
+#include <apr_file_io.h>
 #include <apr_strings.h>
 #include <string.h>
+#include <unistd.h>
 #include "check_main.h"
 #include "chat_config.h"
+#include "rest_health.h"
 #include "rest_history.h"
 #include "rest_reply.h"
 #include "rest_route.h"
@@ -252,6 +255,43 @@ START_TEST(json_strings_are_escaped)
 }
 END_TEST
 
+START_TEST(storage_health_is_reused_for_a_second_per_thread)
+{
+    const char *dir = NULL;
+    const char *env[4];
+    chat_store_t *store = NULL;
+    rest_health_cache_t cache = { 0, APR_SUCCESS };
+    rest_req_t *r;
+
+    ck_assert_int_eq(apr_temp_dir_get(&dir, test_pool), APR_SUCCESS);
+    env[0] = "STORAGE=sqlite";
+    env[1] = apr_psprintf(test_pool, "SQLITE_PATH=%s/rest-health-%d.db", dir, (int)getpid());
+    env[2] = apr_psprintf(test_pool, "DATA_DIR=%s", dir);
+    env[3] = NULL;
+    make_ctx(env);
+    ck_assert_int_eq(chat_store_open(&store, cfg, test_pool), APR_SUCCESS);
+
+    r = request("GET", "/health", NULL);
+    r->store = store;
+    r->health = &cache;
+    ck_assert_str_eq(rest_health_storage(r), "ok");
+    ck_assert(cache.at == r->now);
+
+    cache.rv = CHAT_ESTORE_UNAVAILABLE;        /* a recent answer is reused ... */
+    r->now = cache.at + REST_HEALTH_CACHE / 2;
+    ck_assert_str_eq(rest_health_storage(r), "unavailable");
+    r->now = cache.at + REST_HEALTH_CACHE;     /* ... an old one is not */
+    ck_assert_str_eq(rest_health_storage(r), "ok");
+    {
+        const char *db = env[1] + strlen("SQLITE_PATH=");
+
+        apr_file_remove(db, test_pool);
+        apr_file_remove(apr_pstrcat(test_pool, db, "-wal", NULL), test_pool);
+        apr_file_remove(apr_pstrcat(test_pool, db, "-shm", NULL), test_pool);
+    }
+}
+END_TEST
+
 static TCase *tcase_rest(void)
 {
     TCase *tc = chat_tcase_create("rest");
@@ -268,6 +308,7 @@ static TCase *tcase_rest(void)
     tcase_add_test(tc, reply_head_carries_status_length_and_no_store);
     tcase_add_test(tc, buffer_stops_at_its_cap_and_says_so);
     tcase_add_test(tc, json_strings_are_escaped);
+    tcase_add_test(tc, storage_health_is_reused_for_a_second_per_thread);
     return tc;
 }
 
