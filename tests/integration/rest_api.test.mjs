@@ -10,7 +10,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/apache.mjs';
 import { parsePrometheus, sampleValue } from './lib/prom.mjs';
-import { binPath, spawnDaemon, tmpDir, waitFor } from './lib/util.mjs';
+import { binPath, freePort, spawnDaemon, tmpDir, waitFor } from './lib/util.mjs';
 
 async function get(s, p, init) {
   const res = await fetch(s.baseUrl + p, init);
@@ -373,9 +373,24 @@ describe('chat-restapi spawned the mod_fcgid way', () => {
   });
 });
 
+describe('chat-restapi on a TCP listener', () => {
+  test('RESTAPI_LISTEN=host:port serves FastCGI over TCP', async () => {
+    const port = await freePort();
+    const d = spawnDaemon(binPath('restapi/chat-restapi'), [], {
+      env: { STORAGE: 'none', RUN_DIR: tmpDir('chat-tcp-'), RESTAPI_LISTEN: `127.0.0.1:${port}`, RESTAPI_THREADS: '2' },
+    });
+    await waitFor(() => d.output().includes('chat-restapi listening'), { what: 'restapi on tcp' });
+    const out = await fcgiRequest({ port, host: '127.0.0.1' },
+      { REQUEST_METHOD: 'DELETE', REQUEST_URI: '/api/rooms' });
+    assert.match(out, /^Status: 405 Method Not Allowed\r\n/);
+    assert.match(out, /\r\nAllow: GET, HEAD, OPTIONS\r\n/);
+    assert.equal((await d.stop('SIGTERM', 10000)).code, 0);
+  });
+});
+
 // A minimal FastCGI client: one responder request with params and an empty body; resolves
-// with the application's stdout.
-function fcgiRequest(sockPath, params) {
+// with the application's stdout. where: a unix socket path or { host, port }.
+function fcgiRequest(where, params) {
   const rec = (type, body) => {
     const h = Buffer.alloc(8);
     h[0] = 1; h[1] = type; h.writeUInt16BE(1, 2); h.writeUInt16BE(body.length, 4);
@@ -389,7 +404,7 @@ function fcgiRequest(sockPath, params) {
   const begin = Buffer.from([0, 1, 0, 0, 0, 0, 0, 0]);
   return new Promise((resolve, reject) => {
     import('node:net').then(({ default: net }) => {
-      const c = net.connect(sockPath);
+      const c = typeof where === 'string' ? net.connect(where) : net.connect(where.port, where.host);
       let buf = Buffer.alloc(0);
       let out = '';
       c.setTimeout(5000, () => { c.destroy(); reject(new Error('fastcgi timeout')); });
