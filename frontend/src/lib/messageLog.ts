@@ -153,9 +153,21 @@ export function pendingSends(state: LogState): OutboxItem[] {
   return state.outbox.filter((o) => o.status === 'pending');
 }
 
+// One Row object per message for its whole life, so memoized rows skip re-rendering when
+// the list around them changes.
+const messageRows = new WeakMap<ChatMessage, Row>();
+function messageRow(m: ChatMessage): Row {
+  let r = messageRows.get(m);
+  if (!r) {
+    r = { kind: 'message', key: m.messageId, message: m };
+    messageRows.set(m, r);
+  }
+  return r;
+}
+
 /** Rows in display order: confirmed messages, then our unconfirmed sends. */
 export function toRows(state: LogState): Row[] {
-  const rows: Row[] = state.messages.map((m) => ({ kind: 'message', key: m.messageId, message: m }));
+  const rows: Row[] = state.messages.map(messageRow);
   for (const o of state.outbox) {
     if (o.messageId !== undefined && state.ids.has(o.messageId)) continue;
     rows.push({ kind: 'outbox', key: `out:${o.localId}`, item: o });

@@ -83,7 +83,7 @@ export function ChatView({
   const roomsPanel = (
     <RoomList current={room} rooms={rooms.data ?? []} error={rooms.error} onSelect={select} />
   );
-  const usersPanel = <UserList users={users} />;
+  const usersPanel = <UserList users={users} connected={chat.conn.status === 'open'} />;
 
   return (
     <div className="flex min-h-0 flex-1">
@@ -129,6 +129,7 @@ export function ChatView({
           prependCount={chat.prependCount}
           onReachTop={chat.loadOlder}
           history={chat.history}
+          connecting={!chat.conn.everOpened}
           scrollToBottomSignal={sentSignal}
         />
         <Composer room={room} connected={chat.conn.status === 'open'} onSend={onSend} />

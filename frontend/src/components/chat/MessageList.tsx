@@ -43,6 +43,7 @@ export function MessageList({
   onReachTop,
   history,
   scrollToBottomSignal,
+  connecting,
 }: {
   room: string;
   rows: Row[];
@@ -53,6 +54,8 @@ export function MessageList({
   history: HistoryStatus;
   /** Changes when the list must jump to the bottom (e.g. we just sent). */
   scrollToBottomSignal: number;
+  /** No connection has opened yet (so "no messages" would be premature). */
+  connecting: boolean;
 }) {
   // state, not a ref: effects below must re-run once the list (and its element) exists
   const [api, setApi] = useListCallbackRef(null);
@@ -178,8 +181,16 @@ export function MessageList({
       )}
       {rows.length === 0 ? (
         <div className="flex flex-1 flex-col items-center justify-center gap-1 px-6 text-center">
-          <p className="text-sm font-medium text-muted">No messages yet</p>
-          <p className="text-xs text-subtle">Say hello to #{room}.</p>
+          {connecting ? (
+            <p className="inline-flex items-center gap-2 text-sm text-muted">
+              <Loader2 size={14} className="animate-spin" aria-hidden="true" /> Joining #{room}…
+            </p>
+          ) : (
+            <>
+              <p className="text-sm font-medium text-muted">No messages yet</p>
+              <p className="text-xs text-subtle">Say hello to #{room}.</p>
+            </>
+          )}
         </div>
       ) : (
         <List

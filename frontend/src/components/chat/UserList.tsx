@@ -4,7 +4,7 @@ import type { RoomUser } from '../../lib/presence';
 import { userColor } from '../../lib/colors';
 import { Avatar, StatusDot } from '../ui';
 
-export function UserList({ users }: { users: RoomUser[] }) {
+export function UserList({ users, connected }: { users: RoomUser[]; connected: boolean }) {
   const headingId = useId();
   return (
     <section aria-labelledby={headingId} className="flex min-h-0 flex-1 flex-col">
@@ -23,7 +23,10 @@ export function UserList({ users }: { users: RoomUser[] }) {
           <li key={u.userId} className="flex items-center gap-2.5 rounded-control px-2 py-1.5 hover:bg-surface-2" data-user-id={u.userId}>
             <span className="relative">
               <Avatar userId={u.userId} name={u.username} size="sm" />
-              <StatusDot tone="success" className="absolute -right-0.5 -bottom-0.5 ring-2 ring-surface rounded-full" />
+              <StatusDot
+                tone={u.self && !connected ? 'neutral' : 'success'}
+                className="absolute -right-0.5 -bottom-0.5 rounded-full ring-2 ring-surface"
+              />
             </span>
             <span className="min-w-0 flex-1 truncate text-sm" style={{ color: userColor(u.userId) }}>
               {u.username}

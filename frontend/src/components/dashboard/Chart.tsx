@@ -105,7 +105,8 @@ export function Chart({
             width: 2,
             fill: s.fill || s.bars ? withAlpha(c, s.bars ? 0.55 : 0.12) : undefined,
             paths: s.bars ? uPlot.paths.bars?.({ size: [0.7, 40], gap: 2 }) : undefined,
-            points: { show: false },
+            // uPlot's default: dots only while samples are sparse (the first polls)
+            points: s.bars ? { show: false } : { size: 5 },
             value: (_u, v) => (v == null ? '—' : fmt(v)),
           };
         }),

@@ -120,3 +120,11 @@ describe('outbox: pending, ack, error, retry', () => {
     expect(failPending(s, 'n1', { code: 'x', message: 'y' })).toBe(s);
   });
 });
+
+describe('toRows', () => {
+  it('keeps the same row object for a message across updates (cheap re-renders)', () => {
+    const s1 = appendMessages(emptyLog(), [m('a', 1)]);
+    const s2 = appendMessages(s1, [m('b', 2)]);
+    expect(toRows(s2)[0]).toBe(toRows(s1)[0]);
+  });
+});
