@@ -838,12 +838,13 @@ static void *worker_main(void *arg)
 typedef struct proc_sample_t {
     int ok;
     double cpu_s;                       /* utime + stime */
+    double sys_s;                       /* stime: the kernel's share (syscalls, TCP) */
     long rss_kb;
 } proc_sample_t;
 
 static proc_sample_t proc_read(int pid)
 {
-    proc_sample_t s = { 0, 0.0, 0 };
+    proc_sample_t s = { 0, 0.0, 0.0, 0 };
     char path[64];
     char buf[4096];
     FILE *f;
@@ -869,6 +870,7 @@ static proc_sample_t proc_read(int pid)
          * cmajflt utime(14) stime(15) */
         if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
             s.cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+            s.sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
             s.ok = 1;
         }
     }
@@ -1320,6 +1322,7 @@ static void report(const bench_run_t *r, const bench_result_t *res)
     uint64_t loss = c->expected > c->delivered ? c->expected - c->delivered : 0;
     double ms[5];
     double srv_cpu = res->srv_a.ok && res->srv_b.ok ? res->srv_b.cpu_s - res->srv_a.cpu_s : -1;
+    double srv_sys = res->srv_a.ok && res->srv_b.ok ? res->srv_b.sys_s - res->srv_a.sys_s : -1;
     double self_cpu = res->self_b - res->self_a;
     double self_util = self_cpu / (win * res->capacity);
     int limited = self_util > 0.9 || c->schedule_slips > 0;
@@ -1361,9 +1364,9 @@ static void report(const bench_run_t *r, const bench_result_t *res)
                    ms[0], ms[1], ms[2], ms[3], ms[4]);
         }
         if (srv_cpu >= 0) {
-            printf("  server       pid %d: %.1f %% of a core, %.3f us CPU per delivery, "
-                   "RSS %ld kB (%+.0f B per connection)\n", o->server_pid,
-                   100.0 * srv_cpu / win,
+            printf("  server       pid %d: %.1f %% of a core (%.0f %% in the kernel), %.3f us CPU "
+                   "per delivery, RSS %ld kB (%+.0f B per connection)\n", o->server_pid,
+                   100.0 * srv_cpu / win, srv_cpu > 0 ? 100.0 * srv_sys / srv_cpu : 0.0,
                    c->delivered ? srv_cpu * 1e6 / (double)c->delivered : 0.0, rss, rss_per_conn);
         }
         printf("  generator    %.1f %% of %d core(s)%s\n", 100.0 * self_util, res->capacity,
@@ -1382,7 +1385,8 @@ static void report(const bench_run_t *r, const bench_result_t *res)
            ",\"bytes_in\":%" PRIu64 ",\"window_s\":%.3f,\"deliveries_per_s\":%.1f,"
            "\"latency_ms\":{\"p50\":%.4f,\"p90\":%.4f,\"p99\":%.4f,\"p999\":%.4f,\"max\":%.4f,"
            "\"count\":%" PRIu64 "},"
-           "\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"cpu_pct\":%.2f,\"us_per_delivery\":%.4f,"
+           "\"server\":{\"pid\":%d,\"cpu_s\":%.3f,\"sys_s\":%.3f,\"cpu_pct\":%.2f,"
+           "\"us_per_delivery\":%.4f,"
            "\"rss_kb\":%ld,\"rss_start_kb\":%ld,\"rss_per_conn_bytes\":%.0f},"
            "\"generator\":{\"cpu_s\":%.3f,\"cpu_pct\":%.2f,\"capacity\":%d,\"limited\":%s}}\n",
            BENCH_VERSION, r->run_id, o->host_port, o->path, o->rooms, o->subs, o->pubs, o->rate,
@@ -1393,7 +1397,7 @@ static void report(const bench_run_t *r, const bench_result_t *res)
            c->delivered, loss, c->duplicates, c->out_of_order, c->misrouted, c->other_frames,
            c->frames, c->bytes_in, win, dps,
            ms[0], ms[1], ms[2], ms[3], ms[4], res->hist.total,
-           o->server_pid, srv_cpu, srv_cpu >= 0 ? 100.0 * srv_cpu / win : -1.0,
+           o->server_pid, srv_cpu, srv_sys, srv_cpu >= 0 ? 100.0 * srv_cpu / win : -1.0,
            srv_cpu >= 0 && c->delivered ? srv_cpu * 1e6 / (double)c->delivered : -1.0,
            rss, res->srv0.rss_kb, rss_per_conn,
            self_cpu, 100.0 * self_util, res->capacity, limited ? "true" : "false");

@@ -188,6 +188,7 @@ function summarize(runs) {
     p999: pick((r) => r.latency_ms.p999),
     max: pick((r) => r.latency_ms.max),
     srvCpuPct: pick((r) => r.server.cpu_pct),
+    srvSysShare: pick((r) => (r.server.cpu_s > 0 ? (100 * r.server.sys_s) / r.server.cpu_s : null)),
     usPerDelivery: pick((r) => r.server.us_per_delivery),
     rssKb: pick((r) => r.server.rss_kb),
     rssPerConn: pick((r) => r.server.rss_per_conn_bytes),
@@ -451,7 +452,7 @@ function markdown(m, res) {
       out.push(`Failed: ${s.error}`, '');
       continue;
     }
-    out.push('| rate/publisher | deliveries/s | loss (worst rep) | p50 ms | p90 ms | p99 ms | max ms | relay CPU % | µs CPU/delivery | generator CPU % |');
+    out.push('| rate/publisher | deliveries/s | loss (worst rep) | p50 ms | p90 ms | p99 ms | max ms | relay CPU % (kernel share) | µs CPU/delivery | generator CPU % |');
     out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const st of s.steps) {
       if (st.skipped) {
@@ -459,7 +460,7 @@ function markdown(m, res) {
         continue;
       }
       const x = st.summary;
-      out.push(`| ${st.rate} | ${fmtInt(x.dps)} | ${fmtInt(x.loss)} (${fmtInt(x.lossMax)}) | ${fmt(x.p50, 2)} | ${fmt(x.p90, 2)} | ${fmt(x.p99, 2)} | ${fmt(x.max, 1)} | ${fmt(x.srvCpuPct)} | ${fmt(x.usPerDelivery, 3)} | ${fmt(x.genCpuPct)}${x.genLimited ? ' (limited)' : ''} |`);
+      out.push(`| ${st.rate} | ${fmtInt(x.dps)} | ${fmtInt(x.loss)} (${fmtInt(x.lossMax)}) | ${fmt(x.p50, 2)} | ${fmt(x.p90, 2)} | ${fmt(x.p99, 2)} | ${fmt(x.max, 1)} | ${fmt(x.srvCpuPct)} (${fmt(x.srvSysShare, 0)} %) | ${fmt(x.usPerDelivery, 3)} | ${fmt(x.genCpuPct)}${x.genLimited ? ' (limited)' : ''} |`);
     }
     out.push('', `Highest step with zero loss and p99 < 50 ms: ${s.bestZeroLossRate ?? 'none'}.`, '');
     const first = s.steps.find((st) => st.summary);
