@@ -31,9 +31,11 @@ systemd/chat-relay.service: $(top_srcdir)/systemd/chat-relay.service.in Makefile
 systemd/chat-restapi.service: $(top_srcdir)/systemd/chat-restapi.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && $(CHAT_SUBST) $(top_srcdir)/systemd/chat-restapi.service.in >$@.tmp && mv $@.tmp $@
 
-# The hosting guide goes with the units that point at it.
+# The hosting guide goes with the units that point at it; monitoring examples beside it.
 chatdocdir = $(docdir)
 dist_chatdoc_DATA = docs/APACHE.md
+chatexamplesdir = $(datadir)/chat-analytics/examples
+dist_chatexamples_DATA = etc/chat-analytics-alerts.yml etc/chat-analytics-grafana.json
 
 CHAT_GENERATED = httpd-conf/chat-analytics.conf systemd/chat-relay.service systemd/chat-restapi.service
 noinst_DATA = $(CHAT_GENERATED)

@@ -6,11 +6,11 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/apache.mjs';
 import { parsePrometheus, sampleValue } from './lib/prom.mjs';
-import { binPath, freePort, spawnDaemon, tmpDir, waitFor } from './lib/util.mjs';
+import { binPath, freePort, repoDir, spawnDaemon, tmpDir, waitFor } from './lib/util.mjs';
 
 async function get(s, p, init) {
   const res = await fetch(s.baseUrl + p, init);
@@ -103,6 +103,21 @@ describe('chat-restapi behind Apache, STORAGE=sqlite, no relay', () => {
     assert.equal(sampleValue(fams, 'chat_relay_up'), 0);
     assert.equal(fams.get('chat_messages_total').type, 'counter');
     assert.equal(fams.get('chat_connections').type, 'gauge');
+  });
+
+  test('the example alert rules and Grafana dashboard only use metrics /metrics exports', async () => {
+    const names = new Set();
+    for (const [fam, f] of parsePrometheus(await (await fetch(`${s.baseUrl}/metrics`)).text())) {
+      names.add(fam);                       // per-room families have no samples without rooms
+      for (const x of f.samples) names.add(x.name);
+    }
+    for (const file of ['chat-analytics-alerts.yml', 'chat-analytics-grafana.json']) {
+      const text = readFileSync(path.join(repoDir, 'etc', file), 'utf8');
+      if (file.endsWith('.json')) JSON.parse(text);
+      const used = [...new Set(text.match(/\bchat_[a-z0-9_]+/g))].filter((n) => n !== 'chat_analytics');
+      assert.ok(used.length >= 5, `${file} names metrics`);
+      for (const n of used) assert.ok(names.has(n), `${file}: ${n} is not exported`);
+    }
   });
 
   test('/api/status?auto is plaintext Key: value lines', async () => {
