@@ -218,7 +218,11 @@ function listen(server, port = 0) {
 // Runs dynalite and the proxy in this process; used by the program mode below.
 export async function serveDynalite({ path: dbPath, port = 0, createTableMs = 200,
   verifySecret } = {}) {
-  const require = createRequire(path.join(testsDir, 'package.json'));
+  // CHAT_NODE_MODULES names tests/node_modules when this file runs from another tree
+  // (make distcheck's unpacked copy has none of its own).
+  const base = process.env.CHAT_NODE_MODULES
+    ? path.dirname(process.env.CHAT_NODE_MODULES) : testsDir;
+  const require = createRequire(path.join(base, 'package.json'));
   const dynalite = require('dynalite');
   const db = dynalite({ path: dbPath, createTableMs, deleteTableMs: 50, updateTableMs: 50 });
   const dbPort = await listen(db);
