@@ -49,6 +49,7 @@ function machine() {
     quick,
     reps,
     pinning: `relay taskset -c ${relayCpu}, generator taskset -c ${genCpu}`,
+    loadavgStart: os.loadavg().map((x) => +x.toFixed(2)),
   };
 }
 
@@ -254,7 +255,7 @@ async function s2() {
     }
     log(`S2 rate ${rate}/s per client`);
     const r = await repeat(['--rooms', '100', '--subs', '0', '--pubs', '10', '--rate', String(rate),
-      '--duration', String(dur), '--warmup', quick ? '1' : '2', '--drain', '2']);
+      '--duration', String(dur), '--warmup', quick ? '1' : '2', '--drain', '2', '--threads', '2']);
     steps.push({ rate, ...r });
     saturated = r.summary.lossPct > 5 ? saturated + 1 : 0;
   }
@@ -389,6 +390,124 @@ function sqliteCount(db, runId) {
   return Number(sh('sqlite3', [db, `SELECT count(*) FROM messages WHERE content LIKE '~B${runId}:%'`])) || 0;
 }
 
+// A DynamoDB JSON call to dynalite. Dynalite checks that a SigV4 header is there, not its
+// signature, so a fixed one stands in for curl --aws-sigv4 in the raw baseline.
+async function dynamoCall(endpoint, op, body) {
+  const r = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'X-Amz-Target': `DynamoDB_20120810.${op}`,
+      'X-Amz-Date': '20260101T000000Z',
+      Authorization: 'AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00',
+    },
+    body: JSON.stringify(body),
+  });
+  const j = await r.json();
+  if (r.status !== 200) throw new Error(`${op}: ${r.status} ${JSON.stringify(j).slice(0, 200)}`);
+  return j;
+}
+
+async function dynamoCount(endpoint, table, runId) {
+  let count = 0;
+  let start;
+  for (let page = 0; page < 10000; page++) {
+    const j = await dynamoCall(endpoint, 'Scan', {
+      TableName: table, Select: 'COUNT', FilterExpression: 'begins_with(Content, :p)',
+      ExpressionAttributeValues: { ':p': { S: `~B${runId}:` } }, ...(start ? { ExclusiveStartKey: start } : {}),
+    });
+    count += j.Count;
+    start = j.LastEvaluatedKey;
+    if (!start) break;
+  }
+  return count;
+}
+
+// The raw baseline: BatchWriteItem of 25 items, `inflight` requests at a time, for secs.
+async function dynamoRaw(endpoint, inflight, secs) {
+  const table = 'raw-bench';
+  await dynamoCall(endpoint, 'CreateTable', {
+    TableName: table, BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'RoomID', AttributeType: 'S' }, { AttributeName: 'MessageID', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'RoomID', KeyType: 'HASH' }, { AttributeName: 'MessageID', KeyType: 'RANGE' }],
+  });
+  for (let i = 0; i < 100; i++) {
+    const d = await dynamoCall(endpoint, 'DescribeTable', { TableName: table });
+    if (d.Table.TableStatus === 'ACTIVE') break;
+    await sleep(100);
+  }
+  let n = 0;
+  const end = Date.now() + secs * 1000;
+  const t0 = Date.now();
+  const worker = async (w) => {
+    while (Date.now() < end) {
+      const items = [];
+      for (let i = 0; i < 25; i++, n++) {
+        items.push({ PutRequest: { Item: {
+          RoomID: { S: `r${n % 100}` }, MessageID: { S: `m${w}-${n}` }, UserID: { S: 'u' }, Username: { S: 'u' },
+          Type: { S: 'chat' }, Content: { S: `~Braw:${n}:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx` }, Timestamp: { S: String(Date.now()) },
+        } } });
+      }
+      await dynamoCall(endpoint, 'BatchWriteItem', { RequestItems: { [table]: items } });
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, (_, w) => worker(w)));
+  return { inflight, items: n, itemsPerS: Math.round(n / ((Date.now() - t0) / 1000)) };
+}
+
+async function s5dynamo() {
+  const helper = path.join(srcDir, 'tests/integration/lib/dynalite.mjs');
+  if (!existsSync(helper)) return { skipped: 'tests/integration/lib/dynalite.mjs is not in this tree' };
+  const { startDynalite } = await import(helper);
+  const table = 'chat-messages';
+  const totals = quick ? [500, 2000] : [500, 1000, 2000, 4000];
+  const steps = [];
+  for (const total of totals) {
+    log(`S5 ${total} msg/s into dynalite`);
+    const runs = [];
+    for (let i = 0; i < (quick ? 1 : Math.min(reps, 2)); i++) {
+      const db = await startDynalite({ createTableMs: 50 });
+      try {
+        const relay = await startRelay({
+          STORAGE: 'dynamodb', DYNAMODB_ENDPOINT: db.direct, DYNAMODB_TABLE: table,
+          AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', DYNAMODB_REGION: 'us-east-1',
+        });
+        let r;
+        try {
+          r = await runGen(['--rooms', '100', '--subs', '0', '--pubs', '1', '--rate', String(total / 100),
+            '--duration', quick ? '3' : '5', '--warmup', '1', '--drain', '3'], relay);
+          const t0 = Date.now();
+          await relay.stop();
+          r.persist = { drainMs: Date.now() - t0, sentTotal: r.sent + r.sent_warmup };
+        } finally {
+          await relay.close();
+        }
+        r.persist.rows = await dynamoCount(db.direct, table, r.run);
+        log(`  rep ${i + 1}: sent ${r.persist.sentTotal}, items ${r.persist.rows}, drain ${r.persist.drainMs} ms`);
+        runs.push(r);
+      } finally {
+        await db.stop();
+      }
+    }
+    const s = summarize(runs);
+    s.rowsMissingMax = Math.max(...runs.map((r) => r.persist.sentTotal - r.persist.rows));
+    s.drainMs = median(runs.map((r) => r.persist.drainMs));
+    s.msgPerS = median(runs.map((r) => r.sent / r.window_s));
+    steps.push({ rate: total, summary: s });
+  }
+  const raw = [];
+  for (const inflight of [1, 4]) {
+    const db = await startDynalite({ createTableMs: 50 });
+    try {
+      raw.push(await dynamoRaw(db.direct, inflight, quick ? 3 : 5));
+    } finally {
+      await db.stop();
+    }
+  }
+  const ok = steps.filter((st) => st.summary.rowsMissingMax === 0 && st.summary.lossMax === 0);
+  return { name: 'S5 persistence into dynalite: 100 rooms x 1 publisher', steps, raw, bestZeroLoss: ok.length ? ok[ok.length - 1].rate : null };
+}
+
 async function s5() {
   const res = { name: 'S5 persistence: 1000 rooms x 1 publisher into SQLite', steps: [] };
   if (!sh('/bin/sh', ['-c', 'command -v sqlite3'])) {
@@ -424,6 +543,11 @@ async function s5() {
   }
   const ok = res.steps.filter((st) => st.summary.rowsMissingMax === 0 && st.summary.lossMax === 0);
   res.bestZeroLoss = ok.length ? ok[ok.length - 1].rate : null;
+  try {
+    res.dynamo = await s5dynamo();
+  } catch (e) {
+    res.dynamo = { error: e.message.split('\n')[0] };
+  }
   const rawBin = path.join(buildDir, 'bench/bench-sqlite-raw');
   if (existsSync(rawBin)) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-bench-raw-'));
@@ -443,7 +567,9 @@ function markdown(m, res) {
   const out = [];
   out.push(`# chat-relay benchmark ${m.date}`, '');
   out.push(`Machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memGB} GiB, Linux ${m.kernel}. Commit ${m.commit}. ${m.pinning}. ` +
-    `${m.reps} repetition(s) per step, median shown${m.quick ? ' (BENCH_QUICK: short steps)' : ''}.`, '');
+    `${m.reps} repetition(s) per step, median shown${m.quick ? ' (BENCH_QUICK: short steps)' : ''}. ` +
+    `Load average (1/5/15 min) ${m.loadavgStart.join('/')} at the start, ${m.loadavgEnd.join('/')} at the end: ` +
+    'other work on the machine shares both cores.', '');
   for (const key of ['S1', 'S2']) {
     const s = res[key];
     if (!s) continue;
@@ -524,7 +650,21 @@ function markdown(m, res) {
         out.push('Raw baseline (bench-sqlite-raw: one prepared single-row INSERT in a loop, same schema and pragmas): ' +
           s.raw.map((r) => (r.rows_per_s ? `${fmtInt(r.rows_per_s)} rows/s committing every ${r.batch}` : 'failed')).join('; ') + '.', '');
       }
-      out.push('DynamoDB (dynalite) is not automated: see docs/PERFORMANCE.md.', '');
+      const d = s.dynamo;
+      if (d && (d.skipped || d.error)) {
+        out.push(`Dynalite: ${d.skipped ? `skipped: ${d.skipped}` : `failed: ${d.error}`}`, '');
+      } else if (d) {
+        out.push(`### ${d.name}`, '');
+        out.push('| offered msg/s | sent msg/s | items missing (worst rep) | live loss | SIGTERM drain ms | relay CPU % |');
+        out.push('|---:|---:|---:|---:|---:|---:|');
+        for (const st of d.steps) {
+          const x = st.summary;
+          out.push(`| ${fmtInt(st.rate)} | ${fmtInt(x.msgPerS)} | ${fmtInt(x.rowsMissingMax)} | ${fmtInt(x.lossMax)} | ${fmtInt(x.drainMs)} | ${fmt(x.srvCpuPct)} |`);
+        }
+        out.push('', `Highest step with every message stored and no live loss: ${d.bestZeroLoss ?? 'none'} msg/s. ` +
+          'Raw baseline (BatchWriteItem of 25 items straight to dynalite): ' +
+          d.raw.map((r) => `${fmtInt(r.itemsPerS)} items/s with ${r.inflight} request(s) in flight`).join('; ') + '.', '');
+      }
     }
   }
   return out.join('\n');
@@ -547,6 +687,7 @@ async function main() {
       res[key] = { name: key, error: e.message.split('\n')[0] };
     }
   }
+  m.loadavgEnd = os.loadavg().map((x) => +x.toFixed(2));
   const stamp = m.date.replace(/[:.]/g, '-');
   const dir = path.join(resultsRoot, stamp);
   mkdirSync(dir, { recursive: true });
