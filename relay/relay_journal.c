@@ -433,6 +433,10 @@ static apr_status_t rotate(relay_journal_t *j)
     snprintf(path, sizeof(path), "%s/" SEG_PREFIX "%016" APR_UINT64_T_FMT SEG_SUFFIX, j->dir,
              j->next_id);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0 && errno == ENOENT && mkdir(j->dir, 0750) == 0) {
+        /* The directory was removed under us: recreate it rather than fail every append. */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+    }
     if (fd < 0) {
         apr_status_t rv = APR_FROM_OS_ERROR(errno);
 

@@ -423,6 +423,24 @@ START_TEST(spills_are_claimed_from_where_the_last_reread_stopped)
 }
 END_TEST
 
+START_TEST(a_removed_journal_directory_is_recreated_at_the_next_rotation)
+{
+    const char *dir = make_dir("gone");
+    relay_journal_t *j;
+    apr_uint64_t seg;
+
+    ck_assert_int_eq(relay_journal_open(&j, dir, 4096, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(relay_journal_append(j, payloads[0], strlen(payloads[0]), &seg), APR_SUCCESS);
+    remove_dir(dir);
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(relay_journal_append(j, payloads[1], strlen(payloads[1]), &seg),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_ge(count_files(dir), 1);
+    remove_dir(dir);
+}
+END_TEST
+
 TCase *tcase_relay_journal(void)
 {
     TCase *tc = chat_tcase_create("relay_journal");
@@ -441,5 +459,6 @@ TCase *tcase_relay_journal(void)
     tcase_add_test(tc, leftover_segments_are_loaded_claimed_once_and_deleted_on_release);
     tcase_add_test(tc, a_torn_tail_on_disk_loses_only_the_torn_record);
     tcase_add_test(tc, spills_are_claimed_from_where_the_last_reread_stopped);
+    tcase_add_test(tc, a_removed_journal_directory_is_recreated_at_the_next_rotation);
     return tc;
 }
