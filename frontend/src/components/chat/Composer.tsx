@@ -65,6 +65,8 @@ export function Composer({
           ref={ref}
           id={id}
           rows={1}
+          // a mouse/trackpad user lands ready to type; phones keep their keyboard closed
+          autoFocus={typeof window !== 'undefined' && window.matchMedia?.('(pointer: fine)').matches}
           value={text}
           placeholder={`Message #${room}`}
           onChange={(e) => {

@@ -63,6 +63,9 @@ export function MessageList({
   const rowHeight = useDynamicRowHeight({ defaultRowHeight: 44, key: `${room}:${prependSerial}` });
   const stick = useRef(true);
   const [unseen, setUnseen] = useState(0);
+  // what a screen reader hears: new messages from others, one at a time (the list itself is
+  // not a live region: virtualization adds and removes rows while scrolling)
+  const [announce, setAnnounce] = useState('');
   const lastCount = useRef(rows.length);
   const lastKey = useRef<string | undefined>(rows[rows.length - 1]?.key);
   const anchor = useRef<{ key: string; top: number } | null>(null);
@@ -105,6 +108,15 @@ export function MessageList({
     lastCount.current = rows.length;
     lastKey.current = newLast;
     if (!appended) return;
+    if (added > 0) {
+      const lastOther = rows
+        .slice(rows.length - added)
+        .reverse()
+        .find((r) => r.kind === 'message' && r.message.type === 'chat' && r.message.userId !== ctx.selfId);
+      if (lastOther && lastOther.kind === 'message') {
+        setAnnounce(`${lastOther.message.username}: ${lastOther.message.content.slice(0, 200)}`);
+      }
+    }
     if (stick.current) {
       toBottom();
     } else if (added > 0) {
@@ -112,7 +124,7 @@ export function MessageList({
       const fresh = rows.slice(rows.length - added).filter((r) => r.kind === 'message' && r.message.type !== 'join' && r.message.type !== 'leave').length;
       if (fresh > 0) setUnseen((n) => n + fresh);
     }
-  }, [rows, toBottom]);
+  }, [rows, toBottom, ctx.selfId]);
 
   // Older rows in front: keep the anchor row where it was on screen.
   useLayoutEffect(() => {
@@ -203,8 +215,6 @@ export function MessageList({
           overscanCount={8}
           onScroll={onScroll}
           aria-label={`Messages in ${room}`}
-          aria-live="polite"
-          aria-relevant="additions"
           tabIndex={0}
           data-testid="message-list"
         >
@@ -213,6 +223,9 @@ export function MessageList({
           )}
         </List>
       )}
+      <div className="sr-only" aria-live="polite" aria-atomic="true">
+        {announce}
+      </div>
       {unseen > 0 && (
         <div className="pointer-events-none absolute inset-x-0 bottom-3 z-10 flex justify-center">
           <button
