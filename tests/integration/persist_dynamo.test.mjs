@@ -93,6 +93,7 @@ test('dynalite stopped mid-stream and restarted: every acknowledged message arri
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       RATE_LIMIT_PER_SEC: '0',
+      CLIENT_SEND_QUEUE: '4096',   // the sender's own echoes and acks must not be shed
       PERSIST_WORKERS: '2',
       PERSIST_FLUSH_MS: '50',
       PERSIST_QUEUE_SIZE: '16',

@@ -20,6 +20,7 @@ function relayEnv() {
   return {
     STORAGE: 'sqlite',
     RATE_LIMIT_PER_SEC: '0',
+    CLIENT_SEND_QUEUE: '4096',     // the sender's own echoes and acks must not be shed
     PERSIST_WORKERS: '1',
     PERSIST_BATCH_SIZE: '1000',
     PERSIST_FLUSH_MS: '10000',
