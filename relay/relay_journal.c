@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,6 +97,7 @@ struct relay_journal_t {
     const char *dir;
     apr_size_t segment_max;
     apr_thread_mutex_t *lock;
+    int lock_fd;             /* JOURNAL_DIR/.lock, flock'ed for the journal's lifetime */
     segment_t *segs;         /* {lock} ascending by id */
     int dir_dirty;           /* {lock} files created or deleted since the last sync */
     /* service thread only */
@@ -310,6 +312,28 @@ static apr_status_t cleanup_journal(void *data)
     }
     j->cur = NULL;
     j->cur_fd = -1;
+    if (j->lock_fd >= 0) {
+        close(j->lock_fd);             /* releases the flock */
+        j->lock_fd = -1;
+    }
+    return APR_SUCCESS;
+}
+
+/* One journal per directory: a second relay (or a tool) pointed at the same JOURNAL_DIR would
+ * take this run's live segments for leftovers and delete them. flock, not fcntl: its lock
+ * belongs to the open file, so it also holds between two opens in one process. */
+static apr_status_t lock_dir(relay_journal_t *j)
+{
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/.lock", j->dir);
+    j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (j->lock_fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (flock(j->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        return errno == EWOULDBLOCK ? APR_EBUSY : APR_FROM_OS_ERROR(errno);
+    }
     return APR_SUCCESS;
 }
 
@@ -401,11 +425,15 @@ apr_status_t relay_journal_open(relay_journal_t **out, const char *dir, apr_size
     j->dir = apr_pstrdup(pool, dir);
     j->segment_max = segment_max > 0 ? segment_max : RELAY_JOURNAL_SEGMENT_DEFAULT;
     j->cur_fd = -1;
+    j->lock_fd = -1;
     j->next_id = 1;
     j->frame = apr_palloc(pool, RELAY_JOURNAL_MAX_RECORD);
     apr_pool_cleanup_register(pool, j, cleanup_journal, apr_pool_cleanup_null);
     rv = apr_dir_make_recursive(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE
                                          | APR_FPROT_GREAD | APR_FPROT_GEXECUTE, pool);
+    if (rv == APR_SUCCESS) {
+        rv = lock_dir(j);
+    }
     if (rv == APR_SUCCESS) {
         rv = apr_thread_mutex_create(&j->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     }

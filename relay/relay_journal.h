@@ -65,11 +65,12 @@ typedef struct relay_journal_stats_t {
     apr_uint64_t unclaimed;      /* records that must be re-read from disk (spilled, leftover) */
 } relay_journal_stats_t;
 
-/* Opens the journal in dir (created 0750 with parents when missing), loading the segments a
- * previous run left there: each becomes sealed with all its valid records pending and
- * unclaimed. New appends go to a fresh segment after the highest id found. segment_max is
- * the rotation size in bytes (0: RELAY_JOURNAL_SEGMENT_DEFAULT). Files are closed when pool is
- * destroyed. APR_SUCCESS or an APR error from the file system. */
+/* Opens the journal in dir (created 0750 with parents when missing) and locks it (flock on
+ * dir/.lock; APR_EBUSY while another journal holds it), loading the segments a previous run
+ * left there: each becomes sealed with all its valid records pending and unclaimed. New
+ * appends go to a fresh segment after the highest id found. segment_max is the rotation size
+ * in bytes (0: RELAY_JOURNAL_SEGMENT_DEFAULT). Files and the lock are released when pool is
+ * destroyed. APR_SUCCESS, APR_EBUSY or an APR error from the file system. */
 apr_status_t relay_journal_open(relay_journal_t **out, const char *dir, apr_size_t segment_max,
                                 apr_pool_t *pool);
 

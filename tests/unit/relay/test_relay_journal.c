@@ -441,6 +441,22 @@ START_TEST(a_removed_journal_directory_is_recreated_at_the_next_rotation)
 }
 END_TEST
 
+START_TEST(a_journal_directory_is_locked_by_the_journal_using_it)
+{
+    const char *dir = make_dir("lock");
+    apr_pool_t *first;
+    relay_journal_t *j, *j2 = NULL;
+
+    ck_assert_int_eq(apr_pool_create(&first, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(relay_journal_open(&j, dir, 0, first), APR_SUCCESS);
+    ck_assert_int_eq(relay_journal_open(&j2, dir, 0, test_pool), APR_EBUSY);
+    ck_assert_ptr_null(j2);
+    apr_pool_destroy(first);
+    ck_assert_int_eq(relay_journal_open(&j2, dir, 0, test_pool), APR_SUCCESS);
+    remove_dir(dir);
+}
+END_TEST
+
 TCase *tcase_relay_journal(void)
 {
     TCase *tc = chat_tcase_create("relay_journal");
@@ -460,5 +476,6 @@ TCase *tcase_relay_journal(void)
     tcase_add_test(tc, a_torn_tail_on_disk_loses_only_the_torn_record);
     tcase_add_test(tc, spills_are_claimed_from_where_the_last_reread_stopped);
     tcase_add_test(tc, a_removed_journal_directory_is_recreated_at_the_next_rotation);
+    tcase_add_test(tc, a_journal_directory_is_locked_by_the_journal_using_it);
     return tc;
 }
