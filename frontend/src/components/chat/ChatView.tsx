@@ -6,6 +6,7 @@ import { roomUsers } from '../../lib/presence';
 import { cx } from '../../lib/cx';
 import { useChat, type Identity } from '../../hooks/useChat';
 import { usePolling } from '../../hooks/usePolling';
+import { useUnreadTitle } from '../../hooks/useUnreadTitle';
 import { Button } from '../ui';
 import { Composer } from './Composer';
 import { ConnectionBadge, GapBanner, ReconnectBanner } from './ConnectionStatus';
@@ -40,6 +41,7 @@ export function ChatView({
       ),
     [chat.log, chat.selfId],
   );
+  useUnreadTitle(room, rows, chat.selfId);
   const { retry, discard, send } = chat;
   const ctx: RowContext = useMemo(
     () => ({ selfId: chat.selfId, selfName: identity.username, onRetry: retry, onDiscard: discard }),
