@@ -250,6 +250,20 @@ static int is_past_deadline(relay_persist_t *p)
     return past;
 }
 
+/* The deadline handed to chat_store_save: SAVE_WINDOW from now, or the shutdown deadline when
+ * that comes first, so a slow store cannot hold shutdown past SHUTDOWN_DRAIN_S. */
+static apr_time_t save_deadline(relay_persist_t *p)
+{
+    apr_time_t until = apr_time_now() + SAVE_WINDOW;
+
+    apr_thread_mutex_lock(p->stop_lock);
+    if (p->stopping && p->deadline < until) {
+        until = p->deadline > 0 ? p->deadline : 1;
+    }
+    apr_thread_mutex_unlock(p->stop_lock);
+    return until;
+}
+
 /* Sleeps for usec unless shutdown or the deadline comes first. */
 static void nap(relay_persist_t *p, apr_interval_time_t usec)
 {
@@ -362,7 +376,7 @@ static apr_status_t save_retrying(worker_t *w, int n)
             w->schema_ok = rv == APR_SUCCESS;
         }
         if (w->store != NULL && w->schema_ok) {
-            rv = chat_store_save(w->store, w->msgs, n, apr_time_now() + SAVE_WINDOW, sub);
+            rv = chat_store_save(w->store, w->msgs, n, save_deadline(p), sub);
         }
         apr_pool_clear(sub);
         if (rv == APR_SUCCESS) {
