@@ -689,7 +689,9 @@ static apr_status_t set_var(chat_config_t *cfg, const config_var_t *v, const cha
         }
         break;
     case KIND_LISTEN:
-        if (*value != '\0'
+        /* Empty only where the default is (RESTAPI_LISTEN): an empty RELAY_LISTEN would pass
+         * here and fail only when the relay binds (found by fuzz/fuzz_config). */
+        if ((*value != '\0' || v->def[0] != '\0')
             && chat_config_parse_listen(value, &host, &port, &is_unix, pool) != APR_SUCCESS) {
             return bad_value(err, pool, v, "not host:port, [v6]:port, :port or a path", value);
         }

@@ -256,6 +256,7 @@ static const struct {
       "ANALYTICS_PUBLIC_USERS: not a boolean (true/false/1/0/yes/no/on/off): \"maybe\"" },
     { "RELAY_LISTEN=8081", "RELAY_LISTEN: not host:port, [v6]:port, :port or a path: \"8081\"" },
     { "RELAY_LISTEN=:0", "RELAY_LISTEN: not host:port, [v6]:port, :port or a path: \":0\"" },
+    { "RELAY_LISTEN=", "RELAY_LISTEN: not host:port, [v6]:port, :port or a path: \"\"" },
     { "ALLOWED_ORIGINS=", "ALLOWED_ORIGINS: must be * or a comma-separated list of origins: \"\"" },
     { "ALLOWED_ORIGINS=example.com",
       "ALLOWED_ORIGINS: an origin must look like scheme://host[:port]: \"example.com\"" },
