@@ -17,6 +17,7 @@
 #include <apr_thread_mutex.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,7 +285,7 @@ static segment_t *take_if_done_locked(relay_journal_t *j, segment_t *seg)
 /* Outside the lock: closes and deletes a segment taken from the list. */
 static void drop_segment(relay_journal_t *j, segment_t *seg)
 {
-    char path[512];
+    char path[PATH_MAX];
 
     if (seg == NULL) {
         return;
@@ -324,7 +325,7 @@ static apr_status_t cleanup_journal(void *data)
  * belongs to the open file, so it also holds between two opens in one process. */
 static apr_status_t lock_dir(relay_journal_t *j)
 {
-    char path[512];
+    char path[PATH_MAX];
 
     snprintf(path, sizeof(path), "%s/.lock", j->dir);
     j->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
@@ -452,7 +453,7 @@ static apr_status_t rotate(relay_journal_t *j)
 {
     segment_t *seg = calloc(1, sizeof(*seg));
     segment_t *done = NULL;
-    char path[512];
+    char path[PATH_MAX];
     int fd;
 
     if (seg == NULL) {
