@@ -105,7 +105,7 @@ for stage in $stages; do
     frontend)
         if [ -f frontend/package.json ]; then
             echo "== frontend: lint, unit tests, build"
-            (cd frontend && npm run --silent lint && npx vitest run && npm run --silent build) \
+            (cd frontend && export NO_COLOR=1 && npm run --silent lint && npx vitest run && npm run --silent build) \
                 >"$logdir/frontend.log" 2>&1; rc=$?
             p=$(grep -aE '^ +Tests +[0-9]+ passed' "$logdir/frontend.log" | tail -1 | sed -E 's/.*Tests +([0-9]+) passed.*/\1/')
             f=$(grep -aE '^ +Tests +.*[0-9]+ failed' "$logdir/frontend.log" | tail -1 | sed -E 's/.* ([0-9]+) failed.*/\1/')
