@@ -559,8 +559,8 @@ static void warm_finish(relay_server_t *srv, relay_room_t *room, const relay_rea
     else {
         room->epoch = new_epoch(srv, now);
         room->next_seq = 1;
-        CHAT_LOG(srv->log, CHAT_LOG_WARN, "room sequence not recovered: new epoch", "room",
-                 room->id);
+        CHAT_LOG(srv->log, srv->cfg->storage == CHAT_STORAGE_NONE ? CHAT_LOG_DEBUG : CHAT_LOG_WARN,
+                 "room sequence not recovered: new epoch", "room", room->id);
     }
     room->ready = 1;
     for (m = room->members; m != NULL; m = m->room_next) {

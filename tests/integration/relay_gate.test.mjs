@@ -133,3 +133,22 @@ test('a handshake that never completes is closed after HANDSHAKE_TIMEOUT', async
   assert.ok(took < 9000, `closed after ${took} ms`);
   assert.equal((await slow.stop()).code, 0);
 });
+
+test('X-Forwarded-For decides the client address only when the peer is a trusted proxy', async () => {
+  const viaProxy = await startRelay({ env: { MAX_CONN_PER_IP: '1' } });    // trusts 127.0.0.1
+  const url = viaProxy.wsUrl({ room: 'xff' });
+  const a = await connect(url, { headers: { 'X-Forwarded-For': '203.0.113.9, 10.0.0.1' } });
+  const b = await connect(url, { headers: { 'X-Forwarded-For': '10.0.0.2' } });
+  const r = await refusedHandshake(url, { headers: { 'X-Forwarded-For': '198.51.100.7, 10.0.0.1' } });
+  assert.equal(r.status, 429, 'the rightmost untrusted hop counts');
+  await Promise.all([a.close(), b.close()]);
+  assert.equal((await viaProxy.stop()).code, 0);
+
+  const direct = await startRelay({ env: { MAX_CONN_PER_IP: '1', TRUSTED_PROXIES: '192.0.2.1' } });
+  const durl = direct.wsUrl({ room: 'xff' });
+  const c = await connect(durl, { headers: { 'X-Forwarded-For': '10.0.0.1' } });
+  const r2 = await refusedHandshake(durl, { headers: { 'X-Forwarded-For': '10.0.0.2' } });
+  assert.equal(r2.status, 429, 'an untrusted peer cannot claim another address');
+  await c.close();
+  assert.equal((await direct.stop()).code, 0);
+});

@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
 import { startRelay, connect, RawClient, rssKiB } from './lib/relay.mjs';
 import { binPath, sleep, waitFor } from './lib/util.mjs';
 
@@ -110,4 +112,17 @@ test('SIGTERM closes every client with 1001 and exits 0', async () => {
   const codes = await Promise.all(cs.map((c) => c.waitClose()));
   assert.deepEqual(codes.map((c) => c.code), [1001, 1001]);
   assert.equal((await exit).code, 0, relay.output());
+});
+
+test('SIGHUP reopens LOG_FILE after it was rotated away', async () => {
+  const relay = await startRelay();
+  await relay.stop();
+  const logFile = path.join(relay.dir, 'relay.log');
+  const r = await startRelay({ dir: relay.dir, env: { LOG_FILE: logFile } });
+  await waitFor(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('relay listening'), { what: 'log file' });
+  renameSync(logFile, `${logFile}.1`);
+  r.daemon.proc.kill('SIGHUP');
+  await waitFor(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('log reopened'), { what: 'reopened log' });
+  assert.equal((await r.stop()).code, 0, r.output());
+  assert.match(readFileSync(logFile, 'utf8'), /relay stopped/);
 });
