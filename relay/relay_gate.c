@@ -16,6 +16,7 @@
 
 #define ARG_MAX 4096                 /* lws keeps at most this much header data */
 #define PROTO_MAX 127                /* lws copies Sec-WebSocket-Protocol into 128 bytes */
+#define PROTO_NAME_MAX 63            /* and each offered name into 64 */
 #define CHAT_PROTOCOL "chat"
 
 struct relay_ip_t {
@@ -264,7 +265,13 @@ static int take_protocols(struct lws *wsi, gate_req_t *req, const char **why, ap
         if (strcmp(tok, CHAT_PROTOCOL) == 0) {
             has_chat = 1;
         }
-        else if (strncmp(tok, "bearer.", 7) == 0 && req->token == NULL) {
+        else if (!has_chat && strlen(tok) > PROTO_NAME_MAX) {
+            /* lws walks the offer in order and gives up (no HTTP answer) on a name this long
+             * before it reaches one it knows. */
+            *why = "offer \"chat\" before a Sec-WebSocket-Protocol entry longer than 63 bytes";
+            return 400;
+        }
+        if (strncmp(tok, "bearer.", 7) == 0 && req->token == NULL) {
             req->token = tok + 7;
         }
     }

@@ -88,6 +88,13 @@ test('the token may come as a Sec-WebSocket-Protocol entry and "chat" is echoed'
   await c.close();
 });
 
+test('a long bearer entry offered before "chat" gets 400, not a dropped connection', async () => {
+  const token = mint('a-rather-long-user-identifier', inAnHour(), 'Somebody');
+  const r = await refusedHandshake(relay.wsUrl({ room: 'proto' }), { origin, protocols: [`bearer.${token}`, 'chat'] });
+  assert.equal(r.status, 400);
+  assert.match(JSON.parse(r.body).message, /before/);
+});
+
 test('a Sec-WebSocket-Protocol offer without "chat" gets 400', async () => {
   const r = await refusedHandshake(relay.wsUrl({ room: 'proto' }), { origin, protocols: [`bearer.${mint('dave', inAnHour())}`] });
   assert.equal(r.status, 400);
