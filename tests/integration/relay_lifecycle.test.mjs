@@ -126,3 +126,19 @@ test('SIGHUP reopens LOG_FILE after it was rotated away', async () => {
   assert.equal((await r.stop()).code, 0, r.output());
   assert.match(readFileSync(logFile, 'utf8'), /relay stopped/);
 });
+
+test('with RELAY_TLS_CERT and RELAY_TLS_KEY the relay serves wss', async () => {
+  const dir = (await import('./lib/util.mjs')).tmpDir('relay-tls-');
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost',
+    '-keyout', key, '-out', cert, '-days', '1'], { encoding: 'utf8' });
+  assert.equal(gen.status, 0, gen.stderr);
+  const relay = await startRelay({ env: { RELAY_TLS_CERT: cert, RELAY_TLS_KEY: key } });
+  assert.equal((await relay.health()).status, 'ok');
+  const c = await connect(relay.wsUrl({ room: 'tls' }), { wsOptions: { rejectUnauthorized: false } });
+  c.chat('secure');
+  assert.equal((await c.nextMessage((m) => m.type === 'chat')).content, 'secure');
+  await c.close();
+  assert.equal((await relay.stop()).code, 0, relay.output());
+});

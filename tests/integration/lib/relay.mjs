@@ -2,6 +2,7 @@
 // that split frames on '\n' and collect parsed messages, and a raw-frame client for what the
 // `ws` package will not send (invalid UTF-8, unanswered pings).
 import crypto from 'node:crypto';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -22,11 +23,21 @@ export async function startRelay({ env = {}, args = [], port, dir } = {}) {
     ...env,
   };
   const daemon = spawnDaemon(binPath('relay/chat-relay'), args, { env: fullEnv, name: 'chat-relay' });
-  const url = `http://127.0.0.1:${p}`;
+  const tls = Boolean(fullEnv.RELAY_TLS_CERT);
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${p}`;
+  const health = async () => {
+    if (!tls) return (await fetch(`${url}/health`)).json().then((body) => ({ status: 200, body }));
+    return new Promise((resolve, reject) => {
+      https.get(`${url}/health`, { rejectUnauthorized: false }, (res) => {
+        let b = '';
+        res.on('data', (d) => { b += d; });
+        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(b) }));
+      }).on('error', reject);
+    });
+  };
   await waitFor(async () => {
     if (daemon.proc.exitCode !== null) throw new Error(`relay exited: ${daemon.output()}`);
-    const res = await fetch(`${url}/health`);
-    return res.status === 200;
+    return (await health()).status === 200;
   }, { what: 'relay /health', timeoutMs: 20000 });
   return {
     port: p,
@@ -37,14 +48,13 @@ export async function startRelay({ env = {}, args = [], port, dir } = {}) {
     pid: daemon.pid,
     wsUrl(params = {}) {
       const q = new URLSearchParams(params).toString();
-      return `ws://127.0.0.1:${p}/ws${q ? `?${q}` : ''}`;
+      return `${tls ? 'wss' : 'ws'}://127.0.0.1:${p}/ws${q ? `?${q}` : ''}`;
     },
     output: () => daemon.output(),
     stop: (sig = 'SIGTERM', timeoutMs) => daemon.stop(sig, timeoutMs),
     kill: () => daemon.stop('SIGKILL'),
     async health() {
-      const res = await fetch(`${url}/health`);
-      return res.json();
+      return (await health()).body;
     },
   };
 }
@@ -137,9 +147,9 @@ export class Client {
 }
 
 // Connects; resolves with a Client after the hello frame arrived (the relay sends it first).
-export function connect(url, { protocols, headers, origin, waitHello = true } = {}) {
+export function connect(url, { protocols, headers, origin, waitHello = true, wsOptions = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { headers, origin });
+    const ws = new WebSocket(url, protocols, { headers, origin, ...wsOptions });
     const c = new Client(ws);
     ws.once('unexpected-response', (req, res) => {
       reject(new Error(`unexpected HTTP ${res.statusCode}`));
