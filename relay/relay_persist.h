@@ -38,7 +38,8 @@ apr_status_t relay_persist_start(relay_persist_t *p, void (*wake)(void *arg), vo
 /* Service thread, before broadcasting msg: appends it to the journal with write(2) and hands
  * a copy to the queue without blocking (a full queue leaves it to the journal). Returns
  * APR_SUCCESS, or an error only when the journal itself cannot be written (disk full), in
- * which case the caller still broadcasts but logs. With STORAGE=none this is a no-op. */
+ * which case the copy is still queued when there is room, and the caller still broadcasts
+ * but logs. APR_EOF after relay_persist_shutdown. With STORAGE=none this is a no-op. */
 apr_status_t relay_persist_push(relay_persist_t *p, const chat_msg_t *msg);
 
 typedef enum {
