@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRelay, connect } from './lib/relay.mjs';
-import { tmpDir, waitFor } from './lib/util.mjs';
+import net from 'node:net';
+import { tmpDir } from './lib/util.mjs';
 
 const fast = { RATE_LIMIT_PER_SEC: '10000', RATE_LIMIT_BURST: '10000' };
 
@@ -115,4 +116,30 @@ test('with storage, seq continues across a relay restart, and resume reads what 
   assert.equal(r.chats().at(-1).content, 'next');
   await Promise.all([w.close(), r.close()]);
   assert.equal((await relay.stop()).code, 0, relay.output());
+});
+
+test('messages sent while the room warms up are held, then sequenced in order under a new epoch when storage cannot answer', async () => {
+  // A store endpoint that accepts connections and never answers: the warm-up read hangs.
+  const hole = net.createServer((s) => { s.on('data', () => {}); s.on('error', () => {}); });
+  await new Promise((r) => hole.listen(0, '127.0.0.1', r));
+  const relay = await startRelay({
+    env: {
+      STORAGE: 'dynamodb', DYNAMODB_ENDPOINT: `http://127.0.0.1:${hole.address().port}`,
+      AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', SHUTDOWN_DRAIN_S: '1',
+    },
+  });
+  try {
+    const c = await connect(relay.wsUrl({ room: 'hold' }), { waitHello: false });
+    for (let i = 0; i < 3; i++) c.chat(`h${i}`, { nonce: `n${i}` });
+    const hello = await c.nextMessage((m) => m.type === 'hello', 20000);
+    assert.notEqual(hello.epoch, 0, 'not a durable sequence');
+    assert.equal(hello.seq, 0);
+    await c.collect((m) => m.type === 'ack', 3, 5000);
+    assert.deepEqual(c.chats().map((m) => [m.content, m.seq]), [['h0', 1], ['h1', 2], ['h2', 3]]);
+    assert.deepEqual(c.messages.filter((m) => m.type === 'ack').map((m) => [m.nonce, m.seq]), [['n0', 1], ['n1', 2], ['n2', 3]]);
+    c.ws.terminate();
+  } finally {
+    assert.equal((await relay.stop('SIGTERM', 60000)).code, 0, relay.output());
+    hole.close();
+  }
 });
