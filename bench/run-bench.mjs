@@ -546,12 +546,16 @@ async function s5() {
       const db = path.join(relay.dir, 'chat.db');
       let r;
       try {
+        const tGen = Date.now();
         r = await runGen(['--rooms', '1000', '--subs', '0', '--pubs', '1', '--rate', String(rate),
           '--duration', quick ? '3' : '5', '--warmup', '1', '--drain', '3'], relay);
+        // What the store kept up with while the messages came in (connect time included).
+        const rowsLive = sqliteCount(db, r.run);
+        const liveS = (Date.now() - tGen) / 1000;
         const t0 = Date.now();
         const exit = await relay.stop();  // SIGTERM drains the queue into SQLite
         r.persist = { rows: sqliteCount(db, r.run), sentTotal: r.sent + r.sent_warmup,
-          drainMs: Date.now() - t0, exit };
+          drainMs: Date.now() - t0, exit, rowsLive, storedPerS: Math.round(rowsLive / liveS) };
         if (r.persist.rows < r.persist.sentTotal) {
           // What the drain left is in the journal: a restarted relay must write it.
           const again = await startRelay({ STORAGE: 'sqlite' }, relay);
@@ -577,6 +581,7 @@ async function s5() {
     s.rowsLostMax = Math.max(...runs.map((r) => r.persist.sentTotal - (r.persist.rowsAfterRestart ?? r.persist.rows)));
     s.drainMs = median(runs.map((r) => r.persist.drainMs));
     s.recoveryMs = Math.max(0, ...runs.map((r) => r.persist.recoveryMs ?? 0));
+    s.storedPerS = median(runs.map((r) => r.persist.storedPerS));
     s.msgPerS = median(runs.map((r) => r.sent / r.window_s));
     res.steps.push({ rate: rate * 1000, summary: s });
   }
@@ -682,11 +687,11 @@ function markdown(m, res) {
     if (s.skipped || s.error) {
       out.push(s.skipped ? `Skipped: ${s.skipped}` : `Failed: ${s.error}`, '');
     } else {
-      out.push('| offered msg/s | sent msg/s | rows missing after SIGTERM drain (worst rep) | drain ms | rows lost after a restart recovered the journal | recovery ms | live loss | relay CPU % | p99 ms |');
-      out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      out.push('| offered msg/s | sent msg/s | rows/s stored while sending | rows missing after SIGTERM drain (worst rep) | drain ms | rows lost after a restart recovered the journal | recovery ms | live loss | relay CPU % | p99 ms |');
+      out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const st of s.steps) {
         const x = st.summary;
-        out.push(`| ${fmtInt(st.rate)} | ${fmtInt(x.msgPerS)} | ${fmtInt(x.rowsMissingMax)} | ${fmtInt(x.drainMs)} | ${fmtInt(x.rowsLostMax)} | ${x.recoveryMs ? fmtInt(x.recoveryMs) : '–'} | ${fmtInt(x.lossMax)} | ${fmt(x.srvCpuPct)} | ${fmt(x.p99, 2)} |`);
+        out.push(`| ${fmtInt(st.rate)} | ${fmtInt(x.msgPerS)} | ${fmtInt(x.storedPerS)} | ${fmtInt(x.rowsMissingMax)} | ${fmtInt(x.drainMs)} | ${fmtInt(x.rowsLostMax)} | ${x.recoveryMs ? fmtInt(x.recoveryMs) : '–'} | ${fmtInt(x.lossMax)} | ${fmt(x.srvCpuPct)} | ${fmt(x.p99, 2)} |`);
       }
       out.push('', `Highest step with every message in SQLite (after recovery) and no live loss: ${s.bestZeroLoss ?? 'none'} msg/s. ` +
         'Rows missing at exit are messages the drain deadline (SHUTDOWN_DRAIN_S) left in the journal; the backlog the queue built.', '');
