@@ -101,7 +101,9 @@ void chat_shm_set(chat_shm_t *shm, enum chat_ctr ctr, uint64_t v);
 void chat_shm_conn_open(chat_shm_t *shm, const char *client_id, const char *user_id,
                         const char *username, const char *room_id, apr_time_t joined,
                         int *slot);
-/* The matching close; pass the same ids. */
+/* The matching close; pass the slot and ids the open used. Frees the row (slot >= 0) or
+ * lowers the overflow count (slot -1); a room whose last connection leaves stays listed with
+ * 0 connections until a new room needs its row. */
 void chat_shm_conn_close(chat_shm_t *shm, int slot, const char *client_id, const char *user_id,
                          const char *room_id);
 
