@@ -61,8 +61,9 @@ test('chat-bench delivers every message of two rooms exactly once through a real
     assert.equal(json.connections.established, 44);
     assert.equal(json.connections.failed, 0);
     assert.equal(json.connections.dropped, 0);
-    // 4 publishers x 20 msg/s x 3 s, give or take one tick at each edge of the window.
-    assert.ok(json.sent >= 200 && json.sent <= 260, `sent ${json.sent}`);
+    // 4 publishers x 20 msg/s x 3 s = 240; a stalled generator (loaded machine, sanitizers)
+    // skips what it could not send in time, but never sends more.
+    assert.ok(json.sent >= 120 && json.sent <= 248, `sent ${json.sent}`);
     assert.equal(json.expected, json.sent * 22, 'every member of the room, publishers included');
     assert.equal(json.delivered, json.expected);
     assert.equal(json.loss, 0);
