@@ -289,8 +289,8 @@ void relay_conn_check(relay_conn_t *c, apr_time_t now)
     apr_interval_time_t slow = apr_time_from_sec(cfg->slow_client_timeout_s);
     apr_interval_time_t stall = apr_time_from_sec(cfg->send_timeout_s);
 
-    if (c->close_code != 0) {
-        return;
+    if (c->close_code != 0 || c->state != RELAY_CONN_LIVE) {
+        return;                          /* a connection waiting for storage is not slow */
     }
     if ((c->behind_since != 0 && cfg->slow_client_timeout_s > 0 && now - c->behind_since >= slow)
         || (c->pending_since != 0 && cfg->send_timeout_s > 0 && now - c->pending_since >= stall)) {
