@@ -224,6 +224,9 @@ int relay_conn_on_established(relay_server_t *srv, relay_conn_t *c)
     chat_id_next_client(&srv->ids, c->client_id);
     chat_bucket_init(&c->bucket, cfg->rate_per_sec, cfg->rate_burst, now);
     if (relay_room_join(srv, c, now) != APR_SUCCESS) {
+        free(c->q);                      /* lws may skip CLOSED for a refused ESTABLISHED */
+        c->q = NULL;
+        c->srv = NULL;
         return -1;
     }
     c->joined = 1;
