@@ -4,7 +4,9 @@
 #   2. integration tests: the real relay, chat-restapi, Apache, SQLite and dynalite (node:test)
 #   3. frontend: lint, Vitest, type-checked build
 #   4. browser end-to-end tests: Debian's Chromium through Apache (playwright-core)
-#   5. make distcheck (plain build, install/uninstall into a staging DESTDIR)
+#   5. hardening: each libFuzzer harness for 5 s (clang tree in _build/fuzz) and valgrind
+#      memcheck over every Check program (make check-valgrind in _build/plain)
+#   6. make distcheck (plain build, install/uninstall into a staging DESTDIR)
 # It ends with one line "N passed, N failed" summing the checks of every stage.
 # Options: --quick skips distcheck; CHAT_TEST_STAGES="unit integration" runs only those stages.
 set -uo pipefail
@@ -19,7 +21,7 @@ for arg in "$@"; do
         *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
     esac
 done
-stages=${CHAT_TEST_STAGES:-"unit integration frontend e2e distcheck"}
+stages=${CHAT_TEST_STAGES:-"unit integration frontend e2e hardening distcheck"}
 [ "$quick" = yes ] && stages=${stages//distcheck/}
 jobs=$(nproc 2>/dev/null || echo 2)
 
@@ -124,6 +126,32 @@ for stage in $stages; do
             [ $rc -ne 0 ] && grep -aB2 -A25 '^✖' "$logdir/e2e.log" | head -150
             record e2e "$p" "$f" "$rc"
         fi
+        ;;
+    hardening)
+        echo "== hardening: fuzz smoke (clang, libFuzzer) and valgrind memcheck of the unit tests"
+        log="$logdir/hardening.log"
+        : >"$log"
+        rc=0
+        for tree in fuzz plain; do
+            dir="$top/_build/$tree"
+            mkdir -p "$dir"
+            if [ ! -f "$dir/Makefile" ] || [ "$dir/config.status" -ot configure ]; then
+                if [ "$tree" = fuzz ]; then
+                    (cd "$dir" && "$top/configure" -q CC=clang --enable-fuzzing) >>"$log" 2>&1 || rc=1
+                else
+                    (cd "$dir" && "$top/configure" -q) >>"$log" 2>&1 || rc=1
+                fi
+            fi
+        done
+        if [ $rc -eq 0 ]; then
+            make -C "$top/_build/fuzz" -j"$jobs" fuzz-smoke FUZZ_SECONDS=5 >>"$log" 2>&1 || rc=1
+            make -C "$top/_build/plain" -j"$jobs" check-valgrind >>"$log" 2>&1 || rc=1
+        fi
+        p=$(grep -acE '^(FUZZ|VALGRIND) PASS:' "$log")
+        f=$(grep -acE '^(FUZZ|VALGRIND) FAIL:' "$log")
+        grep -aE '^(FUZZ|VALGRIND) (PASS|FAIL)' "$log" | sed 's/^/  /'
+        [ $rc -ne 0 ] && tail -40 "$log"
+        record hardening "$p" "$f" "$rc"
         ;;
     distcheck)
         echo "== make distcheck (plain build, staged install and uninstall)"
