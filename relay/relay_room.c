@@ -609,16 +609,20 @@ void relay_room_on_read(void *arg, const relay_read_result_t *r)
     free(rd);
 }
 
+static void room_destroy(relay_server_t *srv, relay_room_t *room);
+
 void relay_room_tick(relay_server_t *srv, apr_time_t now)
 {
-    relay_room_t *room;
+    relay_room_t *room, *next;
 
-    if (srv->n_warming == 0) {
-        return;
-    }
-    for (room = srv->room_list; room != NULL; room = room->next) {
+    for (room = srv->room_list; room != NULL; room = next) {
+        next = room->next;
         if (!room->ready && now - room->created > RELAY_WARM_TIMEOUT) {
             warm_finish(srv, room, NULL, now);   /* a late answer finds no room */
+        }
+        else if (room->ready && room->n_members == 0
+                 && now - room->idle_since > RELAY_ROOM_IDLE) {
+            room_destroy(srv, room);             /* its ring comes back from storage */
         }
     }
 }

@@ -29,6 +29,9 @@
 #define RELAY_HOLD_MAX 256
 /* A warm-up read that has not answered after this long is given up (new epoch). */
 #define RELAY_WARM_TIMEOUT (5 * APR_USEC_PER_SEC)
+/* An empty room is dropped after this long (with storage, a later join warms it again;
+ * without, it starts a new epoch). */
+#define RELAY_ROOM_IDLE (300 * APR_USEC_PER_SEC)
 /* Resume: the most messages fetched from storage for one reconnect. */
 #define RELAY_RESUME_MAX 1000
 

@@ -159,3 +159,16 @@ test('X-Forwarded-For decides the client address only when the peer is a trusted
   await c.close();
   assert.equal((await direct.stop()).code, 0);
 });
+
+test('at MAX_ROOMS an idle empty room makes way; with none idle a new room gets 503', async () => {
+  const small = await startRelay({ env: { MAX_ROOMS: '2' } });
+  const a = await connect(small.wsUrl({ room: 'r1' }));
+  await a.close();
+  const b = await connect(small.wsUrl({ room: 'r2' }));
+  const c = await connect(small.wsUrl({ room: 'r3' }));         // evicts the empty r1
+  const r = await refusedHandshake(small.wsUrl({ room: 'r4' }));
+  assert.equal(r.status, 503);
+  const d = await connect(small.wsUrl({ room: 'r2' }));         // existing rooms still admit
+  await Promise.all([b.close(), c.close(), d.close()]);
+  assert.equal((await small.stop()).code, 0, small.output());
+});
