@@ -8,6 +8,7 @@ common_libchatcommon_la_SOURCES = \
 	common/chat_bucket.c common/chat_bucket.h \
 	common/chat_config.c common/chat_config.h \
 	common/chat_log.c common/chat_log.h \
+	common/chat_sd.c common/chat_sd.h \
 	common/chat_shm.c common/chat_shm.h common/chat_shm_counters.def \
 	common/chat_store.c common/chat_store.h common/chat_store_private.h \
 	common/chat_store_sqlite.c common/chat_store_dynamo.c

@@ -50,3 +50,11 @@ tests_unit_test_relay_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
 tests_unit_test_relay_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_unit_test_relay_LDADD = $(CHECK_TEST_LIBS) -lpthread
 TESTS += tests/unit/test_relay
+
+# sd_notify and pidfiles (issue 10); --daemon is tested on the daemons themselves.
+check_PROGRAMS += tests/unit/test_sd
+tests_unit_test_sd_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
+	tests/unit/common/test_chat_sd.c
+tests_unit_test_sd_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_unit_test_sd_LDADD = $(CHECK_TEST_LIBS)
+TESTS += tests/unit/test_sd
