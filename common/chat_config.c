@@ -811,6 +811,87 @@ apr_status_t chat_config_load(chat_config_t **out, const char *file, const char 
     return rv;
 }
 
+/* 1 if v's value differs between a and b. */
+static int var_differs(const config_var_t *v, const chat_config_t *a, const chat_config_t *b)
+{
+    const char *pa = (const char *)a + v->offset, *pb = (const char *)b + v->offset;
+
+    switch (v->kind) {
+    case KIND_INT:
+    case KIND_BOOL:
+        return *(const int *)pa != *(const int *)pb;
+    case KIND_DOUBLE:
+        return *(const double *)pa != *(const double *)pb;
+    case KIND_STORAGE:
+        return a->storage != b->storage;
+    case KIND_ORIGINS:
+    case KIND_PROXIES: {
+        const char *ra = apr_table_get(a->raw, v->name), *rb = apr_table_get(b->raw, v->name);
+
+        return strcmp(ra != NULL ? ra : v->def, rb != NULL ? rb : v->def) != 0;
+    }
+    default:
+        return strcmp(*(const char *const *)pa, *(const char *const *)pb) != 0;
+    }
+}
+
+static void var_copy(const config_var_t *v, chat_config_t *to, const chat_config_t *from)
+{
+    const char *raw = apr_table_get(from->raw, v->name);
+
+    switch (v->kind) {
+    case KIND_STORAGE:
+        to->storage = from->storage;
+        break;
+    case KIND_ORIGINS:
+        to->allow_all_origins = from->allow_all_origins;
+        to->allowed_origins = from->allowed_origins;
+        break;
+    case KIND_PROXIES:
+        to->trusted_proxies = from->trusted_proxies;
+        break;
+    case KIND_INT:
+    case KIND_BOOL:
+        *(int *)((char *)to + v->offset) = *(const int *)((const char *)from + v->offset);
+        break;
+    case KIND_DOUBLE:
+        *(double *)((char *)to + v->offset) = *(const double *)((const char *)from + v->offset);
+        break;
+    default:
+        *(const char **)((char *)to + v->offset) =
+            *(const char *const *)((const char *)from + v->offset);
+        break;
+    }
+    if (raw != NULL) {
+        apr_table_set(to->raw, v->name, raw);
+    }
+    else {
+        apr_table_unset(to->raw, v->name);
+    }
+}
+
+const char *chat_config_carry(chat_config_t *next, const chat_config_t *running,
+                              const char *const *names, apr_pool_t *pool)
+{
+    const char *changed = NULL;
+
+    for (const char *const *n = names; *n != NULL; n++) {
+        for (apr_size_t i = 0; i < N_VARS; i++) {
+            const config_var_t *v = &config_vars[i];
+
+            if (strcmp(v->name, *n) != 0) {
+                continue;
+            }
+            if (var_differs(v, next, running)) {
+                changed = changed == NULL ? v->name : apr_pstrcat(pool, changed, ",", v->name,
+                                                                  NULL);
+            }
+            var_copy(v, next, running);
+        }
+    }
+    return changed;
+}
+
 int chat_config_is_origin_allowed(const chat_config_t *cfg, const char *origin)
 {
     if (cfg->allow_all_origins) {

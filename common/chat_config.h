@@ -103,6 +103,14 @@ apr_status_t chat_config_parse_listen(const char *s, char **host, int *port, int
  * origin only if listed literally). */
 int chat_config_is_origin_allowed(const chat_config_t *cfg, const char *origin);
 
+/* For a reload (SIGHUP): copies each variable named in names (a NULL-terminated list of
+ * settings the running process cannot change, e.g. its listen address) from running into next,
+ * so next differs from running only in what can change at run time. Returns the names whose
+ * value in next differed before the copy, comma-separated (from pool), or NULL when none did;
+ * the caller logs them as waiting for a restart. Names that are not variables are ignored. */
+const char *chat_config_carry(chat_config_t *next, const chat_config_t *running,
+                              const char *const *names, apr_pool_t *pool);
+
 /* "sqlite", "dynamodb", "none". */
 const char *chat_config_storage_name(chat_storage_e s);
 

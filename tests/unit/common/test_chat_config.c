@@ -449,6 +449,31 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* A reload keeps what the running process cannot change and names what it kept. */
+START_TEST(carry_keeps_restart_only_settings_and_names_the_changed_ones)
+{
+    static const char *const running_env[] = { "RELAY_LISTEN=127.0.0.1:1000", "STORAGE=sqlite",
+                                               "RATE_LIMIT_PER_SEC=5", "MAX_ROOMS=7",
+                                               "TRUSTED_PROXIES=10.0.0.1", NULL };
+    static const char *const next_env[] = { "RELAY_LISTEN=127.0.0.1:2000", "STORAGE=none",
+                                            "RATE_LIMIT_PER_SEC=9", "MAX_ROOMS=7",
+                                            "TRUSTED_PROXIES=10.0.0.2", NULL };
+    static const char *const keep[] = { "RELAY_LISTEN", "STORAGE", "MAX_ROOMS",
+                                        "TRUSTED_PROXIES", "NO_SUCH_VARIABLE", NULL };
+    chat_config_t *running = load_env(running_env);
+    chat_config_t *next = load_env(next_env);
+    const char *changed = chat_config_carry(next, running, keep, POOL);
+
+    ck_assert_str_eq(changed, "RELAY_LISTEN,STORAGE,TRUSTED_PROXIES");
+    ck_assert_str_eq(next->relay_listen, "127.0.0.1:1000");
+    ck_assert_int_eq(next->storage, CHAT_STORAGE_SQLITE);
+    ck_assert_str_eq(APR_ARRAY_IDX(next->trusted_proxies, 0, const char *), "10.0.0.1");
+    ck_assert_str_eq(apr_table_get(next->raw, "RELAY_LISTEN"), "127.0.0.1:1000");
+    ck_assert(next->rate_per_sec == 9.0);              /* not listed: the new value stays */
+    ck_assert_ptr_null(chat_config_carry(next, running, keep, POOL));   /* nothing left */
+}
+END_TEST
+
 TCase *tcase_chat_config(void);
 
 TCase *tcase_chat_config(void)
@@ -474,5 +499,6 @@ TCase *tcase_chat_config(void)
     tcase_add_loop_test(tc, parse_listen_reads_each_address_form, 0, N(listens));
     tcase_add_test(tc, help_lists_every_variable_with_its_default);
     tcase_add_test(tc, storage_names_are_the_accepted_values);
+    tcase_add_test(tc, carry_keeps_restart_only_settings_and_names_the_changed_ones);
     return tc;
 }
