@@ -9,6 +9,14 @@
  *
  * Threads: main blocks SIGTERM/SIGINT/SIGHUP/SIGUSR1 before any other thread exists (so they
  * all inherit the mask and libfcgi's own handlers never run) and then only waits in sigwait.
+ * --daemon detaches before the first thread too (fork copies only the caller).
+ *
+ * Reload (SIGHUP): main loads the configuration file again into a pool of its own; an invalid
+ * one is logged and the running one stays. A valid one keeps the settings that need a restart
+ * (listener, threads, storage, segment, log file: chat_config_carry names them in a warning)
+ * and is published with one atomic pointer store. Each request reads the pointer once, so it
+ * sees one configuration from start to end; superseded configurations are kept until exit (a
+ * request may still hold one; a few KiB per reload). SIGUSR1 reopens LOG_FILE (logrotate).
  * RESTAPI_THREADS serving threads each own an FCGX_Request, a request pool cleared after every
  * FCGX_Finish_r, a store handle and an analytics reader (STYLE.md 5). On SIGTERM main marks
  * the shutdown in libfcgi and shuts the listening socket down, which makes every blocked
@@ -33,8 +41,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <stdatomic.h>
 #include "chat_config.h"
 #include "chat_log.h"
+#include "chat_sd.h"
 #include "chat_shm.h"
 #include "chat_store.h"
 #include "rest_reply.h"
@@ -48,7 +58,9 @@ extern char **environ;
 typedef struct rest_worker_t rest_worker_t;
 
 typedef struct rest_app_t {
-    rest_ctx_t ctx;
+    rest_ctx_t ctx;              /* ctx.cfg: the configuration at start (stores, listener) */
+    _Atomic(const chat_config_t *) live;  /* what requests use; replaced by a reload */
+    const char *config_file;     /* the file a reload reads again; NULL: environment only */
     apr_pool_t *pool;
     int listen_fd;
     const char *unix_path;       /* the socket file we created, removed at exit */
@@ -95,11 +107,13 @@ static void drain_body(FCGX_Request *req)
 static void serve_one(rest_app_t *app, FCGX_Request *req, chat_store_t *store,
                       chat_shm_reader_t *shm, rest_health_cache_t *health, apr_pool_t *rp)
 {
+    rest_ctx_t ctx = app->ctx;
     rest_req_t r;
     const char *v;
     char *head;
 
-    rest_reply_init(&r, &app->ctx, rp);
+    ctx.cfg = atomic_load(&app->live);   /* once: one configuration per request */
+    rest_reply_init(&r, &ctx, rp);
     r.store = store;
     r.shm = shm;
     r.health = health;
@@ -337,7 +351,8 @@ static apr_status_t open_listener(rest_app_t *app, const char **where, char **er
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: chat-restapi [--config FILE] [--help] [--version]\n"
+            "Usage: chat-restapi [--config FILE] [--daemon] [--pidfile FILE]\n"
+            "       chat-restapi --help | --version\n"
             "\n"
             "The chat-analytics REST API: a threaded FastCGI application for Apache httpd\n"
             "(mod_proxy_fcgi on RESTAPI_LISTEN, or spawned by mod_fcgid with FastCGI on stdin).\n"
@@ -346,17 +361,28 @@ static void usage(FILE *out)
             "\n"
             "  -c, --config FILE  read KEY=value settings from FILE (default %s when present);\n"
             "                     the environment overrides the file\n"
+            "  -d, --daemon       detach; exit 0 once serving (start-up errors still print)\n"
+            "  -p, --pidfile FILE write the pid to FILE, removed at exit\n"
             "  -h, --help         show this help and the configuration variables\n"
             "  -V, --version      show the version\n"
             "\n"
             "Signals: SIGTERM/SIGINT finish the requests in flight and exit 0;\n"
-            "         SIGHUP/SIGUSR1 reopen LOG_FILE.\n\n",
+            "         SIGHUP reloads the configuration file (an invalid one is logged and the\n"
+            "         running one kept; listener, threads, storage, segment and LOG_FILE wait\n"
+            "         for a restart); SIGUSR1 reopens LOG_FILE.\n"
+            "Under systemd (Type=notify) it reports READY=1, RELOADING=1 and STOPPING=1.\n\n",
             CHAT_DEFAULT_CONFIG);
     chat_config_print_help(out);
 }
 
+typedef struct {
+    const char *config;
+    const char *pidfile;
+    int daemon;
+} rest_args_t;
+
 /* Parses argv; returns -1 to go on, or the exit code. */
-static int parse_args(int argc, const char *const *argv, const char **config)
+static int parse_args(int argc, const char *const *argv, rest_args_t *args)
 {
     int i;
 
@@ -372,10 +398,19 @@ static int parse_args(int argc, const char *const *argv, const char **config)
             return 0;
         }
         if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
-            *config = argv[++i];
+            args->config = argv[++i];
         }
         else if (strncmp(a, "--config=", 9) == 0) {
-            *config = a + 9;
+            args->config = a + 9;
+        }
+        else if ((strcmp(a, "-p") == 0 || strcmp(a, "--pidfile") == 0) && i + 1 < argc) {
+            args->pidfile = argv[++i];
+        }
+        else if (strncmp(a, "--pidfile=", 10) == 0) {
+            args->pidfile = a + 10;
+        }
+        else if (strcmp(a, "-d") == 0 || strcmp(a, "--daemon") == 0) {
+            args->daemon = 1;
         }
         else {
             fprintf(stderr, "chat-restapi: unknown or incomplete option: %s\n"
@@ -386,10 +421,40 @@ static int parse_args(int argc, const char *const *argv, const char **config)
     return -1;
 }
 
+/* Settings a running chat-restapi cannot change: a reload keeps their running values. */
+static const char *const restart_only[] = {
+    "LOG_FILE", "STORAGE", "DATA_DIR", "RUN_DIR", "SQLITE_PATH", "DYNAMODB_ENDPOINT",
+    "DYNAMODB_REGION", "DYNAMODB_TABLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN", "ANALYTICS_SHM", "RESTAPI_LISTEN", "RESTAPI_THREADS", NULL
+};
+
+/* Loads file (and the environment) into pool and checks what chat_config_load leaves to us. */
+static apr_status_t read_config(const char *file, chat_config_t **out, chat_log_level_e *level,
+                                char **err, apr_pool_t *pool)
+{
+    chat_config_t *cfg = NULL;
+    apr_status_t rv;
+
+    rv = chat_config_load(&cfg, file, (const char *const *)environ, err, pool);
+    if (rv == APR_SUCCESS && (cfg->restapi_threads < 1 || cfg->restapi_threads > MAX_THREADS)) {
+        *err = apr_psprintf(pool, "RESTAPI_THREADS: must be 1..%d, not %d", MAX_THREADS,
+                            cfg->restapi_threads);
+        rv = CHAT_ECONFIG;
+    }
+    if (rv == APR_SUCCESS && chat_log_level_parse(cfg->log_level, level) != APR_SUCCESS) {
+        *err = apr_psprintf(pool, "LOG_LEVEL: not a level: \"%s\"", cfg->log_level);
+        rv = CHAT_ECONFIG;
+    }
+    if (rv == APR_SUCCESS) {
+        *out = cfg;
+    }
+    return rv;
+}
+
 static apr_status_t load_config(rest_app_t *app, const char *file)
 {
     chat_config_t *cfg = NULL;
-    chat_log_level_e level;
+    chat_log_level_e level = CHAT_LOG_INFO;
     char *err = NULL;
     apr_finfo_t fi;
     apr_status_t rv;
@@ -398,16 +463,8 @@ static apr_status_t load_config(rest_app_t *app, const char *file)
                         == APR_SUCCESS) {
         file = CHAT_DEFAULT_CONFIG;
     }
-    rv = chat_config_load(&cfg, file, (const char *const *)environ, &err, app->pool);
-    if (rv == APR_SUCCESS && (cfg->restapi_threads < 1 || cfg->restapi_threads > MAX_THREADS)) {
-        err = apr_psprintf(app->pool, "RESTAPI_THREADS: must be 1..%d, not %d", MAX_THREADS,
-                           cfg->restapi_threads);
-        rv = CHAT_ECONFIG;
-    }
-    if (rv == APR_SUCCESS && chat_log_level_parse(cfg->log_level, &level) != APR_SUCCESS) {
-        err = apr_psprintf(app->pool, "LOG_LEVEL: not a level: \"%s\"", cfg->log_level);
-        rv = CHAT_ECONFIG;
-    }
+    app->config_file = file;
+    rv = read_config(file, &cfg, &level, &err, app->pool);
     if (rv == APR_SUCCESS) {
         rv = chat_log_create(&app->ctx.log, level, cfg->log_file, app->pool);
         if (rv != APR_SUCCESS) {
@@ -419,7 +476,44 @@ static apr_status_t load_config(rest_app_t *app, const char *file)
         return rv;
     }
     app->ctx.cfg = cfg;
+    atomic_store(&app->live, cfg);
     return APR_SUCCESS;
+}
+
+/* SIGHUP: the file again; see the top of this file. */
+static void reload_config(rest_app_t *app)
+{
+    const chat_config_t *running = atomic_load(&app->live);
+    chat_config_t *next = NULL;
+    chat_log_level_e level = CHAT_LOG_INFO;
+    apr_pool_t *p = NULL;
+    const char *changed;
+    char *err = NULL;
+
+    chat_sd_notify_reloading();
+    if (apr_pool_create(&p, app->pool) != APR_SUCCESS) {
+        err = "out of memory";
+    }
+    else if (read_config(app->config_file, &next, &level, &err, p) != APR_SUCCESS) {
+        apr_pool_destroy(p);
+    }
+    if (next == NULL) {
+        CHAT_LOG(app->ctx.log, CHAT_LOG_ERROR,
+                 "configuration reload failed; the running configuration stays",
+                 "file", app->config_file, "err", err != NULL ? err : "invalid configuration");
+        chat_sd_notify("READY=1");
+        return;
+    }
+    changed = chat_config_carry(next, running, restart_only, p);
+    chat_log_level_set(app->ctx.log, level);
+    atomic_store(&app->live, next);
+    CHAT_LOG(app->ctx.log, CHAT_LOG_INFO, "configuration reloaded", "file", app->config_file,
+             "level", next->log_level);
+    if (changed != NULL) {
+        CHAT_LOG(app->ctx.log, CHAT_LOG_WARN, "changed settings wait for a restart",
+                 "keys", changed);
+    }
+    chat_sd_notify("READY=1");
 }
 
 static apr_status_t start_threads(rest_app_t *app)
@@ -444,8 +538,7 @@ static apr_status_t start_threads(rest_app_t *app)
     return rv;
 }
 
-/* Waits for a stop signal. SIGHUP and SIGUSR1 reopen the log (logrotate); every other setting
- * is read once, so it takes a restart. */
+/* Waits for a stop signal: SIGHUP reloads the configuration, SIGUSR1 reopens the log. */
 static int wait_for_stop(rest_app_t *app, const sigset_t *set)
 {
     int sig = 0;
@@ -454,14 +547,49 @@ static int wait_for_stop(rest_app_t *app, const sigset_t *set)
         if (sigwait(set, &sig) != 0) {
             continue;
         }
-        if (sig == SIGUSR1 || sig == SIGHUP) {
+        if (sig == SIGHUP) {
+            reload_config(app);
+            continue;
+        }
+        if (sig == SIGUSR1) {
             chat_log_reopen(app->ctx.log);
-            CHAT_LOG(app->ctx.log, CHAT_LOG_INFO, "log reopened; other settings apply at the "
-                     "next restart");
+            CHAT_LOG(app->ctx.log, CHAT_LOG_INFO, "log reopened", "signal", "SIGUSR1");
             continue;
         }
         return sig;
     }
+}
+
+/* --daemon and --pidfile, before any thread exists. */
+static apr_status_t detach(rest_app_t *app, const rest_args_t *args, chat_sd_daemon_t **daemon)
+{
+    char *pidfile = NULL;
+    char buf[128];
+    apr_status_t rv = APR_SUCCESS;
+
+    if (args->pidfile != NULL) {   /* absolute: the daemon works from "/" */
+        rv = apr_filepath_merge(&pidfile, NULL, args->pidfile, 0, app->pool);
+    }
+    if (rv == APR_SUCCESS && args->daemon) {
+        if (app->ctx.cfg->log_file[0] == '\0') {
+            fprintf(stderr, "chat-restapi: --daemon without LOG_FILE: logs are discarded once "
+                    "it serves\n");
+        }
+        rv = chat_sd_daemonize(daemon, app->pool);
+    }
+    if (rv == APR_SUCCESS && pidfile != NULL) {
+        rv = chat_sd_pidfile_create(pidfile, app->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        const char *why = rv == APR_EEXIST ? "another chat-restapi runs with this pidfile"
+                                           : apr_strerror(rv, buf, sizeof(buf));
+
+        CHAT_LOG(app->ctx.log, CHAT_LOG_ERROR, "cannot detach or write the pidfile",
+                 "pidfile", pidfile, "err", why);
+        fprintf(stderr, "chat-restapi: %s%s%s\n", pidfile != NULL ? pidfile : "",
+                pidfile != NULL ? ": " : "", why);
+    }
+    return rv;
 }
 
 static void stop_threads(rest_app_t *app)
@@ -481,14 +609,16 @@ static void stop_threads(rest_app_t *app)
 int main(int argc, const char *const *argv)
 {
     rest_app_t app;
-    const char *config = NULL, *where = "";
+    rest_args_t args = { NULL, NULL, 0 };
+    chat_sd_daemon_t *daemon = NULL;
+    const char *where = "";
     sigset_t set;
     char *err = NULL;
     int code, sig;
 
     memset(&app, 0, sizeof(app));
     app.listen_fd = -1;
-    code = parse_args(argc, argv, &config);
+    code = parse_args(argc, argv, &args);
     if (code >= 0) {
         return code;
     }
@@ -507,7 +637,8 @@ int main(int argc, const char *const *argv)
         goto done;
     }
     app.ctx.started = apr_time_now();
-    if (load_config(&app, config) != APR_SUCCESS) {
+    if (load_config(&app, args.config) != APR_SUCCESS
+        || detach(&app, &args, &daemon) != APR_SUCCESS) {
         goto done;
     }
     if (FCGX_Init() != 0) {
@@ -528,7 +659,10 @@ int main(int argc, const char *const *argv)
              "threads", apr_itoa(app.pool, app.n_threads),
              "storage", chat_config_storage_name(app.ctx.cfg->storage),
              "version", PACKAGE_VERSION);
+    chat_sd_daemon_ready(daemon);
+    chat_sd_notify("READY=1");
     sig = wait_for_stop(&app, &set);
+    chat_sd_notify("STOPPING=1");
     CHAT_LOG(app.ctx.log, CHAT_LOG_INFO, "chat-restapi stopping",
              "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     stop_threads(&app);
