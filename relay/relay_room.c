@@ -514,6 +514,67 @@ const relay_frame_t *relay_room_find_nonce(relay_conn_t *c, apr_uint64_t key, ap
     return NULL;
 }
 
+/* ------------------------------------------------------------------ sequence memo */
+
+/* The sequence of a dropped room, so a later warm-up never hands out a seq twice even when
+ * storage lags behind or cannot answer. Bounded: cleared wholesale at 4 x MAX_ROOMS. */
+typedef struct relay_memo_t {
+    char id[CHAT_MSG_MAX_ROOM + 1];
+    apr_int64_t next_seq;
+    apr_int64_t epoch;
+} relay_memo_t;
+
+static void memo_clear(relay_server_t *srv)
+{
+    apr_hash_index_t *hi;
+
+    if (srv->seq_memo == NULL) {
+        return;
+    }
+    for (hi = apr_hash_first(NULL, srv->seq_memo); hi != NULL; hi = apr_hash_next(hi)) {
+        free(apr_hash_this_val(hi));
+    }
+    apr_hash_clear(srv->seq_memo);
+}
+
+static void memo_put(relay_server_t *srv, const relay_room_t *room)
+{
+    relay_memo_t *e;
+
+    if (srv->seq_memo == NULL) {
+        srv->seq_memo = apr_hash_make(srv->pool);
+    }
+    if ((int)apr_hash_count(srv->seq_memo) >= 4 * srv->cfg->max_rooms) {
+        memo_clear(srv);
+    }
+    e = apr_hash_get(srv->seq_memo, room->id, APR_HASH_KEY_STRING);
+    if (e == NULL) {
+        e = calloc(1, sizeof(*e));
+        if (e == NULL) {
+            return;
+        }
+        apr_cpystrn(e->id, room->id, sizeof(e->id));
+        apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, e);
+    }
+    e->next_seq = room->next_seq;
+    e->epoch = room->epoch;
+}
+
+/* Removes and returns the memo of room id (the caller frees it), or NULL. */
+static relay_memo_t *memo_take(relay_server_t *srv, const char *id)
+{
+    relay_memo_t *e;
+
+    if (srv->seq_memo == NULL) {
+        return NULL;
+    }
+    e = apr_hash_get(srv->seq_memo, id, APR_HASH_KEY_STRING);
+    if (e != NULL) {
+        apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, NULL);
+    }
+    return e;
+}
+
 /* ------------------------------------------------------------------ warm-up */
 
 static apr_int64_t new_epoch(relay_server_t *srv, apr_time_t now)
@@ -530,6 +591,7 @@ static apr_int64_t new_epoch(relay_server_t *srv, apr_time_t now)
 static void warm_finish(relay_server_t *srv, relay_room_t *room, const relay_read_result_t *r,
                         apr_time_t now)
 {
+    relay_memo_t *memo = memo_take(srv, room->id);
     relay_conn_t *m;
     relay_held_t *h;
     int i;
@@ -555,6 +617,13 @@ static void warm_finish(relay_server_t *srv, relay_room_t *room, const relay_rea
         }
         room->epoch = 0;
         room->next_seq = max + 1;
+        if (memo != NULL && memo->epoch == 0 && memo->next_seq > room->next_seq) {
+            room->next_seq = memo->next_seq;     /* storage has not caught up yet */
+        }
+    }
+    else if (memo != NULL) {
+        room->epoch = memo->epoch;               /* this process knows where it was */
+        room->next_seq = memo->next_seq;
     }
     else {
         room->epoch = new_epoch(srv, now);
@@ -562,6 +631,7 @@ static void warm_finish(relay_server_t *srv, relay_room_t *room, const relay_rea
         CHAT_LOG(srv->log, srv->cfg->storage == CHAT_STORAGE_NONE ? CHAT_LOG_DEBUG : CHAT_LOG_WARN,
                  "room sequence not recovered: new epoch", "room", room->id);
     }
+    free(memo);
     room->ready = 1;
     for (m = room->members; m != NULL; m = m->room_next) {
         if (m->state == RELAY_CONN_WAIT_ROOM) {
@@ -609,7 +679,7 @@ void relay_room_on_read(void *arg, const relay_read_result_t *r)
     free(rd);
 }
 
-static void room_destroy(relay_server_t *srv, relay_room_t *room);
+static void room_destroy(relay_server_t *srv, relay_room_t *room, int remember);
 
 void relay_room_tick(relay_server_t *srv, apr_time_t now)
 {
@@ -622,17 +692,20 @@ void relay_room_tick(relay_server_t *srv, apr_time_t now)
         }
         else if (room->ready && room->n_members == 0
                  && now - room->idle_since > RELAY_ROOM_IDLE) {
-            room_destroy(srv, room);             /* its ring comes back from storage */
+            room_destroy(srv, room, 1);          /* its ring comes back from storage */
         }
     }
 }
 
 /* ------------------------------------------------------------------ room lifetime */
 
-static void room_destroy(relay_server_t *srv, relay_room_t *room)
+static void room_destroy(relay_server_t *srv, relay_room_t *room, int remember)
 {
     relay_held_t *h;
 
+    if (remember && room->ready) {
+        memo_put(srv, room);
+    }
     while (room->ring_len > 0) {
         relay_frame_unref(room->ring[room->ring_head]);
         room->ring_head = (room->ring_head + 1) % room->ring_cap;
@@ -693,7 +766,7 @@ static relay_room_t *room_get(relay_server_t *srv, const char *id, apr_time_t no
         if (old == NULL) {
             return NULL;
         }
-        room_destroy(srv, old);
+        room_destroy(srv, old, 1);
     }
     room = calloc(1, sizeof(*room));
     if (room == NULL) {
@@ -785,8 +858,9 @@ void relay_room_destroy_all(relay_server_t *srv)
     relay_read_t *rd;
 
     while (srv->room_list != NULL) {
-        room_destroy(srv, srv->room_list);
+        room_destroy(srv, srv->room_list, 0);
     }
+    memo_clear(srv);
     while ((rd = srv->reads) != NULL) {
         srv->reads = rd->next;
         free(rd);

@@ -163,12 +163,23 @@ test('X-Forwarded-For decides the client address only when the peer is a trusted
 test('at MAX_ROOMS an idle empty room makes way; with none idle a new room gets 503', async () => {
   const small = await startRelay({ env: { MAX_ROOMS: '2' } });
   const a = await connect(small.wsUrl({ room: 'r1' }));
+  a.chat('one');
+  a.chat('two');
+  await a.collect((m) => m.type === 'chat', 2);
+  const epoch = a.messages[0].epoch;
   await a.close();
   const b = await connect(small.wsUrl({ room: 'r2' }));
   const c = await connect(small.wsUrl({ room: 'r3' }));         // evicts the empty r1
   const r = await refusedHandshake(small.wsUrl({ room: 'r4' }));
   assert.equal(r.status, 503);
   const d = await connect(small.wsUrl({ room: 'r2' }));         // existing rooms still admit
-  await Promise.all([b.close(), c.close(), d.close()]);
+  await c.close();
+  // r1 comes back (evicting the empty r3): its sequence and epoch continue.
+  const a2 = await connect(small.wsUrl({ room: 'r1' }));
+  assert.equal(a2.messages[0].seq, 2);
+  assert.equal(a2.messages[0].epoch, epoch);
+  a2.chat('three');
+  assert.equal((await a2.nextMessage((m) => m.type === 'chat')).seq, 3);
+  await Promise.all([b.close(), d.close(), a2.close()]);
   assert.equal((await small.stop()).code, 0, small.output());
 });
