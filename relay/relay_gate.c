@@ -261,7 +261,8 @@ static int take_protocols(struct lws *wsi, gate_req_t *req, const char **why, ap
         *why = "unreadable Sec-WebSocket-Protocol";
         return 400;
     }
-    for (tok = apr_strtok(list, ", \t", &last); tok != NULL; tok = apr_strtok(NULL, ", \t", &last)) {
+    for (tok = apr_strtok(list, ", \t", &last); tok != NULL;
+         tok = apr_strtok(NULL, ", \t", &last)) {
         if (strcmp(tok, CHAT_PROTOCOL) == 0) {
             has_chat = 1;
         }
@@ -373,7 +374,8 @@ static int check_identity(relay_server_t *srv, struct lws *wsi, gate_req_t *req,
             username = claims.name;
         }
     }
-    if (chat_msg_validate_userid(user_id) != APR_SUCCESS || strlen(user_id) >= sizeof(id->user_id)) {
+    if (chat_msg_validate_userid(user_id) != APR_SUCCESS
+        || strlen(user_id) >= sizeof(id->user_id)) {
         return refuse(v, 400, "bad_user_id", "userId must be 1-128 printable characters",
                       CHAT_CTR_REJ_BAD_REQUEST);
     }
