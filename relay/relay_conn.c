@@ -343,7 +343,11 @@ static void handle_message(relay_server_t *srv, relay_conn_t *c, const char *buf
         apr_interval_time_t wait = chat_bucket_retry_after(&c->bucket, now);
 
         chat_shm_add(srv->shm, CHAT_CTR_REJ_RATE, 1);
-        relay_conn_send_reject(c, msg->nonce, CHAT_ERATE_LIMITED, (wait + 999) / 1000, now);
+        /* Without a nonce, one notice a second is enough: a flood must not flood back. */
+        if (msg->nonce != NULL || now - c->rate_noticed >= APR_USEC_PER_SEC) {
+            c->rate_noticed = msg->nonce != NULL ? c->rate_noticed : now;
+            relay_conn_send_reject(c, msg->nonce, CHAT_ERATE_LIMITED, (wait + 999) / 1000, now);
+        }
         goto done;
     }
     rv = relay_room_publish(srv, c, msg, key, now);

@@ -39,6 +39,7 @@ struct relay_conn_t {
     char client_id[CHAT_ID_CLIENT_LEN + 1];
     int shm_slot;
     chat_bucket_t bucket;
+    apr_time_t rate_noticed;                   /* last "rate limited" system message */
     relay_read_t *read;                        /* resume read in flight, or NULL */
 
     char *rx;                                  /* partial inbound message (malloc'd) */

@@ -67,6 +67,11 @@ test('a client that never reads loses messages, is disconnected, and memory stay
     assert.ok(sent - reader.chats().length < 5000, `reader lags ${sent - reader.chats().length}`);
   }
   await reader.collect((m) => m.type === 'chat', sent, 20000);
+  // Others keep their latency: a probe reaches the reader promptly while the stuck client holds on.
+  const t1 = Date.now();
+  writer.chat('probe');
+  await reader.nextMessage((m) => m.content === 'probe', 5000);
+  assert.ok(Date.now() - t1 < 1000, `probe took ${Date.now() - t1} ms`);
   const rss1 = await rssKiB(relay.pid);
   assert.ok(rss1 - rss0 < 64 * 1024, `relay RSS grew by ${rss1 - rss0} KiB`);
   // The stuck client is cut off by the relay.

@@ -28,6 +28,8 @@ test('a burst passes, the excess is refused with a notice, others in the room ar
   assert.ok(err.retryAfterMs > 0 && err.retryAfterMs <= 1000, `retryAfterMs ${err.retryAfterMs}`);
   calm.chat('unaffected');
   await watch.nextMessage((m) => m.content === 'unaffected');
+  const notices = spam.messages.filter((m) => m.type === 'system' && /rate limited/.test(m.content));
+  assert.ok(notices.length <= 2, `one notice a second, not one per message: ${notices.length}`);
   const fromSpammer = watch.chats().filter((m) => m.userId === 'spammer');
   assert.ok(fromSpammer.length >= 10 && fromSpammer.length <= 12, `got ${fromSpammer.length}`);
   assert.deepEqual(fromSpammer.slice(0, 10).map((m) => m.content), Array.from({ length: 10 }, (_, i) => `s${i}`));
