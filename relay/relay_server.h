@@ -67,7 +67,7 @@ typedef struct relay_server_t {
     relay_persist_t *persist;
     struct lws_context *context;
     apr_time_t started;
-    apr_int64_t epoch_base;            /* ms; ephemeral room epochs are >= this */
+    apr_int64_t epoch_base;            /* the last ephemeral epoch handed out (ms) */
     chat_id_gen_t ids;
 
     apr_hash_t *rooms;                 /* room id -> relay_room_t * */
