@@ -10,7 +10,16 @@
  * Signals only set flags (the one piece of global state, as STYLE.md allows); a signal
  * interrupts lws's poll, so the loop sees the flag at once, and the one-second timer bounds
  * the delay otherwise. SIGTERM/SIGINT: refuse new handshakes, close every client with 1001,
- * drain persistence within SHUTDOWN_DRAIN_S, exit 0. SIGHUP reopens the log file.
+ * drain persistence within SHUTDOWN_DRAIN_S, exit 0. SIGUSR1 reopens the log file.
+ *
+ * SIGHUP reloads the configuration file in the service loop (the one reader of srv->cfg): an
+ * invalid file is logged and the running configuration stays; a valid one keeps what needs a
+ * restart (listener, TLS, pings, storage and persistence, segment, trusted proxies, log file:
+ * restart_only below, named in a warning) and replaces srv->cfg, so origins, rate limits,
+ * per-IP and per-connection limits, LOG_LEVEL and AUTH_SECRET apply to new connections while
+ * open ones keep what they were admitted with. Superseded configurations are kept until exit
+ * (a few KiB each). Under systemd it reports READY=1 once listening, RELOADING=1 around a
+ * reload and STOPPING=1 when it drains; --daemon and --pidfile serve everyone else.
  *
  * Thread: main thread, which is the lws service thread once serving. */
 #include "config.h"
@@ -25,6 +34,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "chat_sd.h"
 #include "relay_server.h"
 #include "relay_conn.h"
 #include "relay_gate.h"
@@ -38,6 +48,7 @@ extern char **environ;
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
+static volatile sig_atomic_t reload_requested;
 
 /* lws 4.1's log emitter takes no user pointer, so its sink is a file-scope pointer set once
  * before lws starts logging and only read afterwards (a documented departure from STYLE 1). */
@@ -46,6 +57,9 @@ static chat_log_t *lws_log_sink;
 static void on_signal(int sig)
 {
     if (sig == SIGHUP) {
+        reload_requested = 1;
+    }
+    else if (sig == SIGUSR1) {
         reopen_requested = 1;
     }
     else {
@@ -79,21 +93,34 @@ static void on_lws_log(int level, const char *line)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: chat-relay [--config FILE]\n"
+            "Usage: chat-relay [--config FILE] [--daemon] [--pidfile FILE]\n"
             "       chat-relay --help | --version\n\n"
             "The chat WebSocket relay: rooms, fan-out, replay and resume, persistence.\n\n"
             "Options:\n"
             "  --config FILE   read KEY=value settings from FILE (systemd EnvironmentFile\n"
             "                  syntax); the environment overrides the file\n"
+            "  --daemon        detach; exit 0 once listening (start-up errors still print)\n"
+            "  --pidfile FILE  write the pid to FILE, removed at exit\n"
             "  --help          show this help and exit\n"
             "  --version       show the version and exit\n\n"
-            "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reopens the log file.\n\n"
+            "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the configuration file\n"
+            "(origins, rate and connection limits, LOG_LEVEL, AUTH_SECRET apply to new\n"
+            "connections; an invalid file is logged and the running configuration kept;\n"
+            "listener, TLS, pings, storage, segment and LOG_FILE wait for a restart);\n"
+            "SIGUSR1 reopens the log file. Under systemd (Type=notify) it reports READY=1,\n"
+            "RELOADING=1 and STOPPING=1.\n\n"
             "Environment variables (and config keys):\n");
     chat_config_print_help(out);
 }
 
+typedef struct {
+    const char *config;
+    const char *pidfile;
+    int daemon;
+} relay_args_t;
+
 /* Parses argv. Returns -1 to continue, else an exit code. */
-static int parse_args(int argc, char **argv, const char **config)
+static int parse_args(int argc, char **argv, relay_args_t *args)
 {
     int i;
 
@@ -107,10 +134,19 @@ static int parse_args(int argc, char **argv, const char **config)
             return 0;
         }
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            *config = argv[++i];
+            args->config = argv[++i];
         }
         else if (strncmp(argv[i], "--config=", 9) == 0) {
-            *config = argv[i] + 9;
+            args->config = argv[i] + 9;
+        }
+        else if (strcmp(argv[i], "--pidfile") == 0 && i + 1 < argc) {
+            args->pidfile = argv[++i];
+        }
+        else if (strncmp(argv[i], "--pidfile=", 10) == 0) {
+            args->pidfile = argv[i] + 10;
+        }
+        else if (strcmp(argv[i], "--daemon") == 0) {
+            args->daemon = 1;
         }
         else {
             fprintf(stderr, "chat-relay: unknown argument '%s' (try --help)\n", argv[i]);
@@ -272,9 +308,70 @@ static apr_status_t init_server(relay_server_t *srv)
     return rv;
 }
 
+/* ------------------------------------------------------------------ reload */
+
+/* Settings a running relay cannot change: a reload keeps their running values. */
+static const char *const restart_only[] = {
+    "LOG_FILE", "RELAY_LISTEN", "RELAY_TLS_CERT", "RELAY_TLS_KEY", "PING_INTERVAL",
+    "PONG_TIMEOUT", "HANDSHAKE_TIMEOUT", "TRUSTED_PROXIES", "ROOM_RING_SIZE", "STORAGE",
+    "PERSIST_WORKERS", "PERSIST_BATCH_SIZE", "PERSIST_QUEUE_SIZE", "PERSIST_FLUSH_MS",
+    "SPOOL_FSYNC_MS", "DATA_DIR", "RUN_DIR", "SQLITE_PATH", "JOURNAL_DIR", "DYNAMODB_ENDPOINT",
+    "DYNAMODB_REGION", "DYNAMODB_TABLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN", "ANALYTICS_SHM", "ANALYTICS_MAX_USERS", "ANALYTICS_MAX_ROOMS", NULL
+};
+
+/* SIGHUP, in the service thread: see the top of this file. */
+static void reload_config(relay_server_t *srv, const char *config_file)
+{
+    chat_config_t *next = NULL;
+    chat_log_level_e level = CHAT_LOG_INFO;
+    apr_pool_t *p = NULL;
+    const char *changed = NULL;
+    char *err = NULL;
+
+    chat_sd_notify_reloading();
+    if (apr_pool_create(&p, srv->pool) != APR_SUCCESS) {
+        err = "out of memory";
+    }
+    else if (chat_config_load(&next, config_file, (const char *const *)environ, &err, p)
+             == APR_SUCCESS) {
+        changed = chat_config_carry(next, srv->cfg, restart_only, p);
+        if (chat_log_level_parse(next->log_level, &level) != APR_SUCCESS) {
+            err = apr_psprintf(p, "LOG_LEVEL: unknown level \"%s\"", next->log_level);
+            next = NULL;
+        }
+        else if (next->history_replay > next->room_ring_size) {
+            err = apr_psprintf(p, "HISTORY_REPLAY: must not exceed the running ROOM_RING_SIZE "
+                               "(%d): \"%d\"", next->room_ring_size, next->history_replay);
+            next = NULL;
+        }
+    }
+    else {
+        next = NULL;
+    }
+    if (next == NULL) {
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR,
+                 "configuration reload failed; the running configuration stays", "file",
+                 config_file, "err", err != NULL ? err : "invalid configuration");
+        if (p != NULL) {
+            apr_pool_destroy(p);
+        }
+        chat_sd_notify("READY=1");
+        return;
+    }
+    srv->cfg = next;
+    chat_log_level_set(srv->log, level);
+    CHAT_LOG(srv->log, CHAT_LOG_INFO, "configuration reloaded", "file", config_file,
+             "level", next->log_level);
+    if (changed != NULL) {
+        CHAT_LOG(srv->log, CHAT_LOG_WARN, "changed settings wait for a restart", "keys", changed);
+    }
+    chat_sd_notify("READY=1");
+}
+
 /* ------------------------------------------------------------------ serving */
 
-static void serve(relay_server_t *srv)
+static void serve(relay_server_t *srv, const char *config_file)
 {
     lws_sul_schedule(srv->context, 0, &srv->tick, on_tick, LWS_US_PER_SEC);
     while (!stop_requested) {
@@ -285,7 +382,11 @@ static void serve(relay_server_t *srv)
         if (reopen_requested) {
             reopen_requested = 0;
             chat_log_reopen(srv->log);
-            CHAT_LOG(srv->log, CHAT_LOG_INFO, "log reopened", "signal", "SIGHUP");
+            CHAT_LOG(srv->log, CHAT_LOG_INFO, "log reopened", "signal", "SIGUSR1");
+        }
+        if (reload_requested) {
+            reload_requested = 0;
+            reload_config(srv, config_file);
         }
     }
 }
@@ -298,6 +399,7 @@ static void close_clients(relay_server_t *srv)
     relay_conn_t *c;
 
     srv->stopping = 1;
+    chat_sd_notify("STOPPING=1");
     CHAT_LOG(srv->log, CHAT_LOG_INFO, "shutting down", "clients",
              apr_itoa(srv->pool, srv->n_conns));
     for (c = srv->conns; c != NULL; c = c->all_next) {
@@ -320,11 +422,12 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 }
 
-static int run(relay_server_t *srv)
+static int run(relay_server_t *srv, const char *config_file, chat_sd_daemon_t *daemon)
 {
     lws_retry_bo_t retry;
     apr_status_t rv;
@@ -351,7 +454,9 @@ static int run(relay_server_t *srv)
         goto done;
     }
     install_signals();
-    serve(srv);
+    chat_sd_daemon_ready(daemon);
+    chat_sd_notify("READY=1");
+    serve(srv, config_file);
     close_clients(srv);
     rv = relay_persist_shutdown(srv->persist,
                                 apr_time_now() + apr_time_from_sec(srv->cfg->shutdown_drain_s));
@@ -374,20 +479,56 @@ done:
     return code;
 }
 
+/* --daemon and --pidfile, before the segment records our pid and before any thread. */
+static apr_status_t detach(relay_server_t *srv, const relay_args_t *args,
+                           chat_sd_daemon_t **daemon)
+{
+    char *pidfile = NULL;
+    char buf[128];
+    apr_status_t rv = APR_SUCCESS;
+
+    if (args->pidfile != NULL) {   /* absolute: the daemon works from "/" */
+        rv = apr_filepath_merge(&pidfile, NULL, args->pidfile, 0, srv->pool);
+    }
+    if (rv == APR_SUCCESS && args->daemon) {
+        if (srv->cfg->log_file[0] == '\0') {
+            fprintf(stderr, "chat-relay: --daemon without LOG_FILE: logs are discarded once "
+                    "it listens\n");
+        }
+        rv = chat_sd_daemonize(daemon, srv->pool);
+    }
+    if (rv == APR_SUCCESS && pidfile != NULL) {
+        rv = chat_sd_pidfile_create(pidfile, srv->pool);
+    }
+    if (rv != APR_SUCCESS) {
+        const char *why = rv == APR_EEXIST ? "another chat-relay runs with this pidfile"
+                                           : apr_strerror(rv, buf, sizeof(buf));
+
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR, "cannot detach or write the pidfile", "pidfile",
+                 pidfile, "err", why);
+        fprintf(stderr, "chat-relay: %s%s%s\n", pidfile != NULL ? pidfile : "",
+                pidfile != NULL ? ": " : "", why);
+    }
+    return rv;
+}
+
 int main(int argc, const char *const *argv)
 {
     relay_server_t srv;
     apr_pool_t *pool = NULL;
+    relay_args_t args = { NULL, NULL, 0 };
+    chat_sd_daemon_t *daemon = NULL;
     const char *config = NULL;
     chat_config_t *cfg = NULL;
     chat_log_level_e level = CHAT_LOG_INFO;
     char *err = NULL;
     int code;
 
-    code = parse_args(argc, (char **)argv, &config);
+    code = parse_args(argc, (char **)argv, &args);
     if (code >= 0) {
         return code;
     }
+    config = args.config;
     if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS
         || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         fprintf(stderr, "chat-relay: cannot initialize APR\n");
@@ -409,9 +550,13 @@ int main(int argc, const char *const *argv)
         goto done;
     }
     srv.cfg = cfg;
+    if (detach(&srv, &args, &daemon) != APR_SUCCESS) {
+        code = 1;
+        goto done;
+    }
     lws_log_sink = srv.log;
     lws_set_log_level(LLL_ERR | LLL_WARN, on_lws_log);
-    code = run(&srv);
+    code = run(&srv, config, daemon);
 done:
     lws_log_sink = NULL;
     apr_pool_destroy(pool);

@@ -119,14 +119,14 @@ test('SIGTERM closes every client with 1001 and exits 0', async () => {
   assert.equal((await exit).code, 0, relay.output());
 });
 
-test('SIGHUP reopens LOG_FILE after it was rotated away', async () => {
+test('SIGUSR1 reopens LOG_FILE after it was rotated away (SIGHUP reloads the configuration)', async () => {
   const relay = await startRelay();
   await relay.stop();
   const logFile = path.join(relay.dir, 'relay.log');
   const r = await startRelay({ dir: relay.dir, env: { LOG_FILE: logFile } });
   await waitFor(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('relay listening'), { what: 'log file' });
   renameSync(logFile, `${logFile}.1`);
-  r.daemon.proc.kill('SIGHUP');
+  r.daemon.proc.kill('SIGUSR1');
   await waitFor(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('log reopened'), { what: 'reopened log' });
   assert.equal((await r.stop()).code, 0, r.output());
   assert.match(readFileSync(logFile, 'utf8'), /relay stopped/);
