@@ -74,13 +74,67 @@ export function rawHttp(port, bytes, { timeoutMs = 10000, host = '127.0.0.1' } =
   });
 }
 
+// Reads the body of a refused handshake (Content-Length, chunked, or until close; bounded to
+// 3 s) and builds the error RawWs.open rejects with: status, head, body.
+function refusal(sock, status, head, first) {
+  return new Promise((resolve) => {
+    let body = Buffer.from(first);
+    const lenM = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    const chunked = /\r\ntransfer-encoding:\s*chunked/i.test(head);
+    const complete = () => (lenM ? body.length >= Number(lenM[1])
+      : chunked ? body.includes('0\r\n\r\n') : false);
+    const done = () => {
+      clearTimeout(t);
+      sock.destroy();
+      let text = body.toString();
+      if (chunked) {
+        let out = '';
+        let rest = text;
+        for (let i = 0; i < 1000; i++) {
+          const nl = rest.indexOf('\r\n');
+          const n = parseInt(rest.slice(0, nl), 16);
+          if (!(n > 0)) break;
+          out += rest.slice(nl + 2, nl + 2 + n);
+          rest = rest.slice(nl + 2 + n + 2);
+        }
+        text = out;
+      }
+      const e = new Error(`handshake answered ${status}: ${head.split('\r\n')[0]}`);
+      e.status = status;
+      e.head = head;
+      e.body = text;
+      resolve(e);
+    };
+    const t = setTimeout(done, 3000);
+    if (complete()) { done(); return; }
+    sock.on('data', (d) => { body = Buffer.concat([body, d]); if (complete()) done(); });
+    sock.on('close', done);
+  });
+}
+
+// Attempts a handshake that should be refused: resolves { status, head, body, json } (json:
+// the parsed body or undefined); rejects if it was accepted.
+export async function refused(port, pathAndQuery, opts) {
+  try {
+    const c = await RawWs.open(port, pathAndQuery, opts);
+    c.destroy();
+  } catch (e) {
+    if (!e.status) throw e;
+    let json;
+    try { json = JSON.parse(e.body); } catch { json = undefined; }
+    return { status: e.status, head: e.head, body: e.body, json };
+  }
+  throw new Error(`handshake to ${pathAndQuery} was accepted`);
+}
+
 export class RawWs {
   // Opens a WebSocket. headers: extra request headers (object). Rejects with
   // err.status / err.head when the answer is not 101.
+  // localAddress: connect from another loopback address (127.0.0.2 ...), as another client.
   static open(port, pathAndQuery = '/ws', { origin, headers = {}, host = '127.0.0.1',
-    timeoutMs = 10000 } = {}) {
+    timeoutMs = 10000, localAddress, protocols } = {}) {
     return new Promise((resolve, reject) => {
-      const sock = net.connect(port, host);
+      const sock = net.connect({ port, host, localAddress });
       const key = crypto.randomBytes(16).toString('base64');
       let head = Buffer.alloc(0);
       const t = setTimeout(() => { sock.destroy(); reject(new Error('handshake timed out')); }, timeoutMs);
@@ -91,13 +145,9 @@ export class RawWs {
         clearTimeout(t);
         sock.off('data', onData);
         const text = head.subarray(0, end).toString('latin1');
-        const status = Number((/^HTTP\/1\.1 (\d{3})/.exec(text) || [])[1]);
+        const status = Number((/^HTTP\/1\.[01] (\d{3})/.exec(text) || [])[1]);
         if (status !== 101) {
-          sock.destroy();
-          const e = new Error(`handshake answered ${status}: ${text.split('\r\n')[0]}`);
-          e.status = status;
-          e.head = text;
-          reject(e);
+          refusal(sock, status, text, head.subarray(end + 4)).then(reject);
           return;
         }
         const expect = crypto.createHash('sha1')
@@ -108,6 +158,7 @@ export class RawWs {
           return;
         }
         const c = new RawWs(sock);
+        c.head = text;
         const rest = head.subarray(end + 4);
         if (rest.length) c.onData(rest);
         resolve(c);
@@ -119,6 +170,7 @@ export class RawWs {
           + 'Upgrade: websocket\r\nConnection: Upgrade\r\n'
           + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`;
         if (origin) req += `Origin: ${origin}\r\n`;
+        if (protocols) req += `Sec-WebSocket-Protocol: ${protocols.join(', ')}\r\n`;
         for (const [k, v] of Object.entries(headers)) req += `${k}: ${v}\r\n`;
         sock.write(`${req}\r\n`);
       });
