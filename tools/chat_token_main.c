@@ -3,9 +3,11 @@
  *   chat-token [options] USER_ID          prints a token for USER_ID
  *   chat-token [options] --verify TOKEN   checks TOKEN, prints its claims as JSON
  *
- * The secret comes from --secret-file, else AUTH_SECRET (environment over --config FILE,
- * which defaults to the daemons' file when present), exactly as the daemons read it, so a
- * token minted here is one the relay accepts. Thread: single-threaded main. */
+ * The secret comes from --secret-file, else AUTH_SECRET: from the environment, else from the
+ * secrets file (--secrets FILE, default the installed secrets.conf when readable: what the
+ * systemd units load with EnvironmentFile=), else from --config FILE (default the daemons'
+ * file when present). That is the order in which the daemons see it under systemd, so a token
+ * minted here is one the relay accepts. Thread: single-threaded main. */
 #include "config.h"
 
 #include <apr_file_info.h>
@@ -22,6 +24,9 @@
 
 #ifndef CHAT_DEFAULT_CONFIG
 #define CHAT_DEFAULT_CONFIG "/etc/chat-analytics/chat-analytics.conf"
+#endif
+#ifndef CHAT_DEFAULT_SECRETS
+#define CHAT_DEFAULT_SECRETS "/etc/chat-analytics/secrets.conf"
 #endif
 
 extern char **environ;
@@ -41,6 +46,7 @@ enum {
 
 typedef struct {
     const char *config;
+    const char *secrets;     /* KEY=value file with AUTH_SECRET */
     const char *secret_file;
     const char *name;
     const char *ttl;
@@ -61,6 +67,9 @@ static void usage(FILE *out)
             "\n"
             "  -c, --config FILE       read KEY=value settings from FILE (default %s\n"
             "                          when present); the environment overrides the file\n"
+            "  -S, --secrets FILE      KEY=value file whose AUTH_SECRET is used unless the\n"
+            "                          environment sets one (default %s\n"
+            "                          when readable)\n"
             "  -s, --secret-file FILE  read the secret from FILE (one trailing newline is\n"
             "                          dropped) instead of AUTH_SECRET\n"
             "  -n, --name NAME         display name carried in the token\n"
@@ -78,7 +87,7 @@ static void usage(FILE *out)
             "  64  bad arguments (unknown option, bad user id, name, TTL or expiry)\n"
             "  70  internal error\n"
             "  78  bad configuration, unreadable secret file, or no secret configured\n",
-            CHAT_DEFAULT_CONFIG);
+            CHAT_DEFAULT_CONFIG, CHAT_DEFAULT_SECRETS);
 }
 
 /* Matches "-x VALUE", "--long VALUE" and "--long=VALUE"; advances *i past what it used. */
@@ -114,6 +123,7 @@ static int parse_args(int argc, const char *const *argv, args_t *args)
             return EXIT_OK;
         }
         if (take_option(argc, argv, &i, "-c", "--config", &args->config)
+            || take_option(argc, argv, &i, "-S", "--secrets", &args->secrets)
             || take_option(argc, argv, &i, "-s", "--secret-file", &args->secret_file)
             || take_option(argc, argv, &i, "-n", "--name", &args->name)
             || take_option(argc, argv, &i, "-t", "--ttl", &args->ttl)
@@ -197,6 +207,35 @@ static int parse_number(const char *s, apr_int64_t min, apr_int64_t max, apr_int
     return 1;
 }
 
+/* AUTH_SECRET of the secrets file into *secret when it has one. The default file is skipped
+ * when missing or unreadable (an admin without root); a named one must be readable. */
+static int load_secrets_file(const args_t *args, const char **secret, apr_pool_t *pool)
+{
+    const char *file = args->secrets != NULL ? args->secrets : CHAT_DEFAULT_SECRETS;
+    apr_table_t *t = apr_table_make(pool, 8);
+    char *text = NULL;
+    char *err = NULL;
+    char ebuf[128];
+    apr_status_t rv;
+
+    rv = read_small(file, &text, pool);
+    if (rv != APR_SUCCESS) {
+        if (args->secrets == NULL) {
+            return -1;
+        }
+        fprintf(stderr, "chat-token: %s: %s\n", file, apr_strerror(rv, ebuf, sizeof(ebuf)));
+        return EXIT_CONFIG;
+    }
+    if (chat_config_parse_buffer(text, strlen(text), t, &err, pool) != APR_SUCCESS) {
+        fprintf(stderr, "chat-token: %s: %s\n", file, err);
+        return EXIT_CONFIG;
+    }
+    if (apr_table_get(t, "AUTH_SECRET") != NULL) {
+        *secret = apr_table_get(t, "AUTH_SECRET");
+    }
+    return -1;
+}
+
 /* The secret and the TTL default, from the files and the environment. */
 static int load_secret(const args_t *args, const char **secret, int *ttl, apr_pool_t *pool)
 {
@@ -218,6 +257,13 @@ static int load_secret(const args_t *args, const char **secret, int *ttl, apr_po
     }
     *ttl = cfg->token_ttl_s;
     *secret = cfg->auth_secret;
+    if (args->secret_file == NULL && getenv("AUTH_SECRET") == NULL) {
+        int code = load_secrets_file(args, secret, pool);
+
+        if (code >= 0) {
+            return code;
+        }
+    }
     if (args->secret_file != NULL) {
         rv = read_small(args->secret_file, &from_file, pool);
         if (rv != APR_SUCCESS) {
@@ -228,7 +274,8 @@ static int load_secret(const args_t *args, const char **secret, int *ttl, apr_po
         *secret = from_file;
     }
     if (**secret == '\0') {
-        fprintf(stderr, "chat-token: no secret: set AUTH_SECRET or use --secret-file\n");
+        fprintf(stderr, "chat-token: no secret: set AUTH_SECRET (environment, secrets file or "
+                        "config) or use --secret-file\n");
         return EXIT_CONFIG;
     }
     return -1;

@@ -33,7 +33,12 @@ function render(dir) {
 test('units pass systemd-analyze verify and score OK in security', { skip: !have && 'no systemd-analyze' }, () => {
   const dir = tmpDir('chat-units-');
   const units = render(dir);
-  const v = spawnSync('systemd-analyze', ['verify', ...units], { cwd: dir, encoding: 'utf8' });
+  // verify runs `man` for Documentation=man:...: give it the pages make install ships.
+  const man8 = path.join(dir, 'man', 'man8');
+  mkdirSync(man8, { recursive: true });
+  for (const p of ['chat-relay.8', 'chat-restapi.8']) symlinkSync(path.join(repoDir, 'man', p), path.join(man8, p));
+  const v = spawnSync('systemd-analyze', ['verify', ...units],
+    { cwd: dir, encoding: 'utf8', env: { ...process.env, MANPATH: path.join(dir, 'man') } });
   assert.equal(v.status, 0, v.stderr + v.stdout);
   for (const u of units) {
     const out = execFileSync('systemd-analyze', ['security', '--offline=yes', u], { cwd: dir }).toString();
@@ -50,6 +55,12 @@ test('units run the daemons with the installed config and share one runtime dire
     assert.match(text, /^RuntimeDirectory=chat-analytics$/m);
     assert.match(text, /^RuntimeDirectoryPreserve=yes$/m, 'stopping one unit must not delete the other\'s socket');
     assert.match(text, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+    assert.match(text, /^Type=notify$/m, 'READY=1 once listening, RELOADING=1, STOPPING=1');
+    assert.match(text, /^NotifyAccess=main$/m);
+    assert.match(text, /^EnvironmentFile=-@chatconfdir@\/secrets\.conf$/m, 'secrets from their own 0600 file');
+    assert.match(text, /^StateDirectory=chat-analytics$/m);
+    assert.match(text, /^LogsDirectory=chat-analytics$/m, 'LOG_FILE under /var/log despite ProtectSystem=strict');
+    assert.match(text, /^User=chat-analytics$/m);
     assert.match(text, /^NoNewPrivileges=yes$/m);
     assert.match(text, /^ProtectSystem=strict$/m);
   }
