@@ -410,6 +410,9 @@ static int check_request(relay_server_t *srv, struct lws *wsi, relay_ident_t *id
     if (!chat_config_is_origin_allowed(srv->cfg, origin_of(wsi, pool))) {
         return refuse(v, 403, "forbidden_origin", "Origin not allowed", CHAT_CTR_REJ_ORIGIN);
     }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > ARG_MAX) {
+        return refuse(v, 400, "bad_request", "query string too long", CHAT_CTR_REJ_BAD_REQUEST);
+    }
     take_args(wsi, &req, pool);
     status = take_protocols(wsi, &req, &why, pool);
     if (status != 0) {

@@ -43,6 +43,7 @@
 
 #define EXIT_CONFIG 2
 #define CLIENT_CLOSE_WAIT (5 * APR_USEC_PER_SEC)
+#define RELAY_HEADER_SPACE 16384     /* bytes of request headers lws keeps per handshake */
 
 extern char **environ;
 
@@ -270,6 +271,9 @@ static apr_status_t create_context(relay_server_t *srv, lws_retry_bo_t *retry)
     else if (host != NULL && strchr(host, ':') == NULL) {
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     }
+    /* lws drops a request whose headers overflow this without an HTTP answer (a 502 through
+     * Apache); 16 KiB lets the gate refuse a 4 KiB token, room or Origin with a proper 4xx. */
+    info.max_http_header_data = RELAY_HEADER_SPACE;
     info.timeout_secs = (unsigned int)cfg->handshake_timeout_s;
     info.timeout_secs_ah_idle = (unsigned int)cfg->handshake_timeout_s;
     info.retry_and_idle_policy = retry;

@@ -113,6 +113,15 @@ for (const room of ['bad room', 'x'.repeat(65), 'semi;colon', 'slash/room']) {
   });
 }
 
+test('a 4 KiB room, token or Origin gets a 4xx answer, not a dropped connection', async () => {
+  const room = await refusedHandshake(relay.wsUrl({ room: 'r'.repeat(4096) }), { origin });
+  assert.equal(room.status, 400);
+  const token = await refusedHandshake(relay.wsUrl({ room: 'a' }), { origin, headers: { Authorization: `Bearer ${'t'.repeat(4096)}` } });
+  assert.equal(token.status, 401);
+  const o = await refusedHandshake(relay.wsUrl({ room: 'a', token: mint('alice', inAnHour()) }), { origin: `https://${'e'.repeat(4096)}.com` });
+  assert.equal(o.status, 403);
+});
+
 test('the reserved name System is refused for everyone', async () => {
   const r = await refusedHandshake(relay.wsUrl({ room: 'a', username: 'sYsTeM', token: mint('eve', inAnHour()) }), { origin });
   assert.equal(r.status, 400);
