@@ -136,14 +136,11 @@ apr_status_t chat_sd_daemonize(chat_sd_daemon_t **out, apr_pool_t *pool)
         wait_for_child(pid, fds[0]); /* does not return */
     }
     close(fds[0]);
-    if (setsid() < 0) {
+    if (setsid() < 0 || chdir("/") != 0) {
         apr_status_t rv = APR_FROM_OS_ERROR(errno);
 
         close(fds[1]);
         return rv;                   /* the parent sees EOF and reports our exit status */
-    }
-    if (chdir("/") != 0) {
-        /* "/" always exists; nothing sensible to do otherwise */
     }
     redirect_to_null(STDIN_FILENO, O_RDONLY);
     d->ready_fd = fds[1];
