@@ -81,6 +81,10 @@ install-data-local: $(CHAT_GENERATED)
 	    break; \
 	  fi; \
 	done
+
+# The steps left to the admin, printed last (install-data-hook runs after every other install
+# rule).
+install-data-hook:
 	@echo ""
 	@echo "chat-analytics: to put it behind the system Apache:"
 	@echo "  a2enmod proxy proxy_http proxy_wstunnel proxy_fcgi headers reqtimeout mime dir"
@@ -91,6 +95,7 @@ install-data-local: $(CHAT_GENERATED)
 	@echo "  adduser www-data chat-analytics"
 	@echo "  chown chat-analytics:chat-analytics $(chatstatedir) $(chatlogdir)"
 	@echo "  systemctl daemon-reload && systemctl enable --now chat-relay chat-restapi"
+	@echo "  systemctl restart apache2"
 
 uninstall-local:
 	rm -f "$(DESTDIR)$(chat_confavail)/chat-analytics.conf" "$(DESTDIR)$(chat_apachedir)/chat-analytics.conf"
