@@ -377,7 +377,7 @@ static void reload_config(relay_server_t *srv, const char *config_file)
 
 static void serve(relay_server_t *srv, const char *config_file)
 {
-    lws_sul_schedule(srv->context, 0, &srv->tick, on_tick, LWS_US_PER_SEC);
+    on_tick(&srv->tick);                 /* heartbeat and RSS now; it reschedules itself */
     while (!stop_requested) {
         if (lws_service(srv->context, 0) < 0) {
             CHAT_LOG(srv->log, CHAT_LOG_ERROR, "lws service failed", "err", "lws_service");

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startRelay, connect, refusedHandshake } from './lib/relay.mjs';
 import { fcgiGet } from './lib/ops.mjs';
-import { binPath, sleep, spawnDaemon, waitFor } from './lib/util.mjs';
+import { binPath, spawnDaemon, waitFor } from './lib/util.mjs';
 
 const origin = 'https://chat.example';
 
@@ -35,11 +35,10 @@ test('connections, users, messages, rejections by reason and fan-out latency rea
     assert.equal((await big.waitClose()).code, 1009);
     assert.equal((await refusedHandshake(relay.wsUrl({ room: 'an-a' }), { origin: 'https://evil.example' })).status, 403);
     assert.equal((await refusedHandshake(relay.wsUrl({ room: 'bad room' }), { origin })).status, 400);
-    await sleep(1300);                                            // one tick: heartbeat, rows
-
-    const r = await fcgiGet(sock, { REQUEST_URI: '/api/analytics' });
-    assert.equal(r.status, 200, r.body);
-    const s = r.json;
+    const s = await waitFor(async () => {
+      const r = await fcgiGet(sock, { REQUEST_URI: '/api/analytics' });
+      return r.status === 200 && r.json.relay === 'ok' && r.json.activeConnections === 3 ? r.json : null;
+    }, { what: '/api/analytics with three connections' });
     assert.equal(s.relay, 'ok');
     const accepted = a1.chats().filter((m) => m.userId === 'u1').length;
     assert.ok(accepted >= 10 && accepted <= 11, `accepted ${accepted}`);

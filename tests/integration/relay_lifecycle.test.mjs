@@ -36,8 +36,10 @@ test('a client that does not answer pings is closed after PONG_TIMEOUT', async (
   const took = Date.now() - t0;
   assert.ok(silent.pings >= 1, 'the relay pinged');
   assert.ok(took >= 2000 && took < 12000, `silent client closed after ${took} ms`);
-  await sleep(500);
-  assert.equal(polite.sock.destroyed, false, 'a client answering pings stays');
+  // A client answering pings stays: it still gets its own message through.
+  polite.sendFrame(0x1, JSON.stringify({ type: 'chat', content: 'still here' }));
+  await waitFor(() => polite.texts().some((m) => m.content === 'still here'), { what: 'polite echo' });
+  assert.equal(polite.sock.destroyed, false);
   polite.destroy();
   assert.equal((await relay.stop()).code, 0, relay.output());
 });
@@ -71,7 +73,7 @@ test('a client that never reads loses messages, is disconnected, and memory stay
   const t1 = Date.now();
   writer.chat('probe');
   await reader.nextMessage((m) => m.content === 'probe', 5000);
-  assert.ok(Date.now() - t1 < 1000, `probe took ${Date.now() - t1} ms`);
+  assert.ok(Date.now() - t1 < 2000, `probe took ${Date.now() - t1} ms`);
   const rss1 = await rssKiB(relay.pid);
   assert.ok(rss1 - rss0 < 64 * 1024, `relay RSS grew by ${rss1 - rss0} KiB`);
   // The stuck client is cut off by the relay.
@@ -100,12 +102,12 @@ test('a client that falls behind is told how many messages it missed', async () 
   await writer.nextMessage((m) => m.content === 'last', 30000);
   lag.ws._socket.resume();
   await lag.nextMessage((m) => m.content === 'last', 15000);
-  await sleep(300);
-  const notices = lag.messages.filter((m) => m.type === 'system' && /missed/.test(m.content));
-  const missed = notices.reduce((n, m) => n + Number(/missed (\d+)/.exec(m.content)[1]), 0);
-  const got = lag.chats().length;
-  assert.ok(notices.length >= 1 && missed > 0);
-  assert.equal(got + missed, 20001, `got ${got} + missed ${missed}`);
+  const notices = () => lag.messages.filter((m) => m.type === 'system' && /missed/.test(m.content));
+  const missed = () => notices().reduce((n, m) => n + Number(/missed (\d+)/.exec(m.content)[1]), 0);
+  // The last notice may follow the last message: every message is either received or reported.
+  await waitFor(() => lag.chats().length + missed() === 20001,
+    { what: `received + missed = 20001 (got ${lag.chats().length} + ${missed()})` });
+  assert.ok(notices().length >= 1 && missed() > 0);
   await Promise.all([writer.close(), lag.close()]);
   assert.equal((await relay.stop()).code, 0, relay.output());
 });

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRelay, connect } from './lib/relay.mjs';
-import { sleep } from './lib/util.mjs';
+import { waitFor } from './lib/util.mjs';
 
 let relay;
 before(async () => {
@@ -59,8 +59,9 @@ test('a nonce is acknowledged with messageId and seq; a resend is acked again, n
   a2.chat('once', { nonce: 'n-42' });
   const ack3 = await a2.nextMessage((m) => m.type === 'ack');
   assert.equal(ack3.messageId, msg.messageId);
-  await sleep(200);
-  assert.deepEqual(b.chats().map((m) => m.content), ['once', 'after']);
+  a2.chat('marker', { nonce: 'n-44' });
+  await b.nextMessage((m) => m.content === 'marker');
+  assert.deepEqual(b.chats().map((m) => m.content), ['once', 'after', 'marker']);
   await Promise.all([a2.close(), b.close()]);
 });
 
@@ -73,7 +74,7 @@ test('join and leave are broadcast on a user\'s first connection and last close'
   // A second tab of the same user announces nothing.
   const b2 = await connect(relay.wsUrl({ room: 'pres', userId: 'pb', username: 'Bea' }));
   await b2.close();
-  await sleep(200);
+  await waitFor(async () => (await relay.health()).clients === 2, { what: 'the second tab gone' });
   assert.equal(a.messages.filter((m) => m.type === 'join' && m.userId === 'pb').length, 1);
   assert.equal(a.messages.filter((m) => m.type === 'leave').length, 0);
   await b.close();
