@@ -211,11 +211,14 @@ static void set_depth(relay_persist_t *p, int depth)
 static void set_store_up(relay_persist_t *p, int up, apr_status_t why, chat_store_t *store)
 {
     char err[120];
+    int was = atomic_exchange(&p->store_up, up);
 
-    if (atomic_exchange(&p->store_up, up) == up) {
+    /* Refreshed on every store operation, so when two threads race here a stale gauge lasts
+     * only until the next one. */
+    gauge(p, CHAT_CTR_STORE_UP, (apr_uint64_t)atomic_load(&p->store_up));
+    if (was == up) {
         return;
     }
-    gauge(p, CHAT_CTR_STORE_UP, (apr_uint64_t)up);
     if (up) {
         CHAT_LOG(p->log, CHAT_LOG_INFO, "store reachable", "storage",
                  chat_config_storage_name(p->cfg->storage));
