@@ -12,3 +12,6 @@ relay_chat_relay_SOURCES = \
 	relay/relay_journal.c relay/relay_journal.h
 relay_chat_relay_CPPFLAGS = $(AM_CPPFLAGS) $(LWS_CFLAGS) -I$(top_srcdir)/relay
 relay_chat_relay_LDADD = $(CHAT_COMMON_LIBS) $(LWS_LIBS) -lpthread
+
+# The protocol as implemented.
+EXTRA_DIST += docs/RELAY.md
