@@ -99,19 +99,22 @@ install-data-hook:
 
 uninstall-local:
 	rm -f "$(DESTDIR)$(chat_confavail)/chat-analytics.conf" "$(DESTDIR)$(chat_apachedir)/chat-analytics.conf"
-	-rmdir "$(DESTDIR)$(chat_apachedir)" 2>/dev/null
 	@if cmp -s $(top_srcdir)/etc/chat-analytics.conf.example "$(DESTDIR)$(chatconfdir)/chat-analytics.conf"; then \
 	  rm -f "$(DESTDIR)$(chatconfdir)/chat-analytics.conf"; fi
 	rm -f "$(DESTDIR)$(chatconfdir)/chat-analytics.conf.example"
 	@if cmp -s $(top_srcdir)/etc/secrets.conf.example "$(DESTDIR)$(chatconfdir)/secrets.conf"; then \
 	  rm -f "$(DESTDIR)$(chatconfdir)/secrets.conf"; fi
 	rm -f "$(DESTDIR)$(logrotatedir)/chat-analytics"
-	-rmdir "$(DESTDIR)$(logrotatedir)" "$(DESTDIR)$(chatstatedir)" "$(DESTDIR)$(chatrundir)" \
-	  "$(DESTDIR)$(chatlogdir)" 2>/dev/null
-	-rmdir "$(DESTDIR)$(chatconfdir)" 2>/dev/null
 	rm -f "$(DESTDIR)$(systemdunitdir)/chat-relay.service" "$(DESTDIR)$(systemdunitdir)/chat-restapi.service"
 	rm -rf "$(DESTDIR)$(chat_wwwdir)"
-	-rmdir "$(DESTDIR)$(datadir)/chat-analytics" 2>/dev/null
+
+# After every uninstall rule: our directories, when nothing is left in them (a changed
+# configuration, the database or logs keep theirs).
+uninstall-hook:
+	-rmdir "$(DESTDIR)$(chat_apachedir)" "$(DESTDIR)$(chatexamplesdir)" \
+	  "$(DESTDIR)$(datadir)/chat-analytics" "$(DESTDIR)$(docdir)" "$(DESTDIR)$(chatconfdir)" \
+	  "$(DESTDIR)$(logrotatedir)" "$(DESTDIR)$(chatstatedir)" "$(DESTDIR)$(chatrundir)" \
+	  "$(DESTDIR)$(chatlogdir)" 2>/dev/null
 
 # make run: the whole stack from this build tree on http://localhost:$(PORT) (default 8080);
 # run.sh builds the two daemons itself.
