@@ -492,15 +492,19 @@ static void reload_config(rest_app_t *app)
 
     chat_sd_notify_reloading();
     if (apr_pool_create(&p, app->pool) != APR_SUCCESS) {
+        p = NULL;
         err = "out of memory";
     }
-    else if (read_config(app->config_file, &next, &level, &err, p) != APR_SUCCESS) {
-        apr_pool_destroy(p);
+    else {
+        read_config(app->config_file, &next, &level, &err, p);
     }
     if (next == NULL) {
         CHAT_LOG(app->ctx.log, CHAT_LOG_ERROR,
                  "configuration reload failed; the running configuration stays",
                  "file", app->config_file, "err", err != NULL ? err : "invalid configuration");
+        if (p != NULL) {
+            apr_pool_destroy(p);      /* after the log line: err lives in p */
+        }
         chat_sd_notify("READY=1");
         return;
     }
