@@ -27,6 +27,7 @@
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "chat_id.h"
@@ -220,12 +221,32 @@ static apr_status_t open_db(chat_store_t *s, sq_t *sq)
     return prepare_all(s, sq);
 }
 
+/* apr_dbd_init is "call once only" (apr_dbd.h), and every worker thread opens its own store,
+ * several at the same moment in chat-restapi. APR's own re-entry guard spins on atomics inside
+ * libaprutil that ThreadSanitizer cannot see, so TSan reported those opens as a race on
+ * apr_dbd's mutex; pthread_once runs it exactly once and makes the others wait for it, like
+ * curl_global_init's process-wide setup. These two statics are that one-time state. */
+static pthread_once_t dbd_once = PTHREAD_ONCE_INIT;
+static apr_status_t dbd_once_rv = APR_EINIT;
+
+static void dbd_init_once(void)
+{
+    apr_pool_t *pool = NULL;
+
+    /* apr_dbd_init registers its cleanup on the root of the pool it gets (the global pool),
+     * so this pool only has to be a child of it; it lives until apr_terminate. */
+    dbd_once_rv = apr_pool_create(&pool, NULL);
+    if (dbd_once_rv == APR_SUCCESS) {
+        dbd_once_rv = apr_dbd_init(pool);
+    }
+}
+
 static apr_status_t sq_open(chat_store_t *s)
 {
     sq_t *sq = apr_pcalloc(s->pool, sizeof(*sq));
     apr_status_t rv;
 
-    rv = apr_dbd_init(s->pool);                 /* process-wide once; later calls are no-ops */
+    rv = pthread_once(&dbd_once, dbd_init_once) == 0 ? dbd_once_rv : APR_EINIT;
     if (rv == APR_SUCCESS) {
         rv = apr_dbd_get_driver(s->pool, "sqlite3", &sq->driver);
     }

@@ -12,6 +12,7 @@
 #include <apr_thread_proc.h>
 #include <curl/curl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -831,6 +832,59 @@ START_TEST(four_sqlite_writers_with_their_own_handles_store_exactly_ten_thousand
 }
 END_TEST
 
+enum { OPENERS = 8 };
+
+typedef struct {
+    const chat_config_t *cfg;
+    pthread_barrier_t *start;
+    apr_status_t rv;
+} opener_t;
+
+static void *APR_THREAD_FUNC open_store(apr_thread_t *thd, void *data)
+{
+    opener_t *o = data;
+    apr_pool_t *pool = NULL;
+    chat_store_t *s = NULL;
+
+    o->rv = apr_pool_create(&pool, NULL);
+    pthread_barrier_wait(o->start);             /* every thread opens at the same moment */
+    if (o->rv == APR_SUCCESS) {
+        o->rv = chat_store_open(&s, o->cfg, pool);
+    }
+    if (pool != NULL) {
+        apr_pool_destroy(pool);
+    }
+    (void)thd;
+    return NULL;
+}
+
+/* chat-restapi's threads all open their SQLite store at start-up; the first open in the
+ * process sets apr_dbd up, exactly once. Under --enable-tsan this is the regression test for
+ * the race TSan reported there (each Check test runs in a fresh fork, so these opens are the
+ * process's first; the race needs one thread to lock apr_dbd's mutex while another is still
+ * creating it, so it shows on some runs, not all). */
+START_TEST(sqlite_stores_opened_by_several_threads_at_once_all_open)
+{
+    chat_config_t *cfg = config_make(CHAT_STORAGE_SQLITE);
+    apr_thread_t *threads[OPENERS];
+    opener_t openers[OPENERS];
+    pthread_barrier_t start;
+    apr_status_t trv;
+
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, OPENERS), 0);
+    for (int i = 0; i < OPENERS; i++) {
+        openers[i] = (opener_t){ cfg, &start, APR_EINIT };
+        ck_assert_int_eq(apr_thread_create(&threads[i], NULL, open_store, &openers[i],
+                                           test_pool), APR_SUCCESS);
+    }
+    for (int i = 0; i < OPENERS; i++) {
+        ck_assert_int_eq(apr_thread_join(&trv, threads[i]), APR_SUCCESS);
+        ck_assert_int_eq(openers[i].rv, APR_SUCCESS);
+    }
+    pthread_barrier_destroy(&start);
+}
+END_TEST
+
 /* Writes messages first..first+n-1 of room in batches of 20 through s; ms_base keeps the ids
  * of different writers apart (ids are unique across rooms). */
 static apr_status_t write_room(chat_store_t *s, const char *room, apr_uint64_t ms_base,
@@ -1128,6 +1182,7 @@ static TCase *sqlite_tcase(void)
     tcase_add_test(tc, sqlite_in_an_impossible_place_opens_but_answers_unavailable);
     tcase_add_test(tc, sqlite_creates_a_missing_directory_and_comes_back_when_it_can);
     tcase_add_test(tc, none_backend_answers_disabled_to_everything);
+    tcase_add_test(tc, sqlite_stores_opened_by_several_threads_at_once_all_open);
     tcase_add_test(tc, four_sqlite_writers_with_their_own_handles_store_exactly_ten_thousand_rows);
     tcase_add_test(tc, another_process_writing_never_makes_reads_or_writes_here_fail);
     return tc;
