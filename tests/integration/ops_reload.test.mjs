@@ -110,7 +110,8 @@ test('chat-restapi: SIGHUP applies new CORS origins and TOKEN_TTL; a bad file ch
     const ttl1 = await token();
     assert.ok(ttl1 > 590 && ttl1 <= 601, `ttl ${ttl1}`);
 
-    writeConf(conf, [...base, `ALLOWED_ORIGINS=${NEW}`, 'TOKEN_TTL=60', 'RESTAPI_THREADS=3']);
+    assert.equal(logCount(rest.output(), 'request'), 0, 'request lines are debug');
+    writeConf(conf, [...base, `ALLOWED_ORIGINS=${NEW}`, 'TOKEN_TTL=60', 'RESTAPI_THREADS=3', 'LOG_LEVEL=debug']);
     rest.proc.kill('SIGHUP');
     await reloaded(rest, 'configuration reloaded', 1);
     assert.match(rest.output(), /"msg":"changed settings wait for a restart","keys":"RESTAPI_THREADS"/);
@@ -118,6 +119,7 @@ test('chat-restapi: SIGHUP applies new CORS origins and TOKEN_TTL; a bad file ch
     assert.equal(await acao(OLD), undefined);
     const ttl2 = await token();
     assert.ok(ttl2 > 50 && ttl2 <= 61, `ttl ${ttl2}`);
+    await waitFor(() => logCount(rest.output(), 'request') >= 3, { what: 'debug request lines: LOG_LEVEL=debug applies at once' });
 
     writeConf(conf, [...base, `ALLOWED_ORIGINS=${OLD}`, 'TOKEN_TTL=0']);
     rest.proc.kill('SIGHUP');
