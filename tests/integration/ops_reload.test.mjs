@@ -47,8 +47,12 @@ test('chat-relay: SIGHUP applies new origins and rate limits to new connections 
       `ALLOWED_ORIGINS=${NEW}`, 'RATE_LIMIT_PER_SEC=0.01', 'RATE_LIMIT_BURST=2', 'LOG_LEVEL=debug']);
     relay.proc.kill('SIGHUP');
     await reloaded(relay, 'configuration reloaded', 1);
+    await reloaded(relay, 'changed settings wait for a restart', 1);
     assert.match(relay.output(), /"msg":"changed settings wait for a restart","keys":"RELAY_LISTEN"/);
-    const st = notify.states();
+    const st = await waitFor(() => {
+      const x = notify.states();
+      return x.filter((s) => s === 'READY=1').length === 2 && x;
+    }, { what: 'READY=1 after the reload' });
     const i = st.findIndex((s) => s.startsWith('RELOADING=1\nMONOTONIC_USEC='));
     assert.ok(i > 0, JSON.stringify(st));
     assert.equal(st[i + 1], 'READY=1');
@@ -114,6 +118,7 @@ test('chat-restapi: SIGHUP applies new CORS origins and TOKEN_TTL; a bad file ch
     writeConf(conf, [...base, `ALLOWED_ORIGINS=${NEW}`, 'TOKEN_TTL=60', 'RESTAPI_THREADS=3', 'LOG_LEVEL=debug']);
     rest.proc.kill('SIGHUP');
     await reloaded(rest, 'configuration reloaded', 1);
+    await reloaded(rest, 'changed settings wait for a restart', 1);
     assert.match(rest.output(), /"msg":"changed settings wait for a restart","keys":"RESTAPI_THREADS"/);
     assert.equal(await acao(NEW), NEW);
     assert.equal(await acao(OLD), undefined);
@@ -128,7 +133,10 @@ test('chat-restapi: SIGHUP applies new CORS origins and TOKEN_TTL; a bad file ch
     assert.equal(await acao(NEW), NEW);
     const ttl3 = await token();
     assert.ok(ttl3 > 50 && ttl3 <= 61, `ttl ${ttl3}`);
-    const st = notify.states();
+    const st = await waitFor(() => {
+      const x = notify.states();
+      return x.filter((s) => s === 'READY=1').length >= 3 && x;
+    }, { what: 'READY=1 after each reload' });
     assert.equal(st.filter((s) => s.startsWith('RELOADING=1\nMONOTONIC_USEC=')).length, 2, JSON.stringify(st));
     assert.equal(st.filter((s) => s === 'READY=1').length, 3, JSON.stringify(st));
   } finally {
