@@ -391,8 +391,8 @@ static int is_blank(const char *s, apr_size_t len)
     return 1;
 }
 
-/* One pass over text: UTF-8 first, then controls (allowing \t and \n when allow_ws), then the
- * length in code points. Returns the first problem found. */
+/* One pass over text: UTF-8 first, then C0, DEL and C1 controls (allowing \t and \n when
+ * allow_ws), then the length in code points. Returns the first problem found. */
 static apr_status_t check_text(const char *s, apr_size_t len, int allow_ws, apr_size_t max,
                                apr_status_t too_long)
 {
@@ -415,6 +415,9 @@ static apr_status_t check_text(const char *s, apr_size_t len, int allow_ws, apr_
 
             if (n == 0) {
                 return CHAT_EBAD_UTF8;
+            }
+            if (cp >= 0x80 && cp <= 0x9F) {
+                return CHAT_ECONTROL_CHAR;   /* C1 controls: NEL, CSI and the like */
             }
             i += n;
         }

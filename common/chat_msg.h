@@ -82,7 +82,7 @@ apr_status_t chat_msg_encode(const chat_msg_t *msg, char *buf, apr_size_t cap, a
 char *chat_msg_encode_pool(const chat_msg_t *msg, apr_pool_t *pool);
 
 /* Validation. Each returns APR_SUCCESS or the code named. */
-/* content: required, valid UTF-8, at most 1000 code points, no C0 control characters other
+/* content: required, valid UTF-8, at most 1000 code points, no C0 or C1 control characters other
  * than \t and \n, no DEL; only whitespace counts as empty. CHAT_EEMPTY_CONTENT,
  * CHAT_EBAD_UTF8, CHAT_ECONTENT_TOO_LONG, CHAT_ECONTROL_CHAR (emptiness first, then the
  * first bad character, then the length). */

@@ -36,6 +36,8 @@ static const struct {
     { "{\"type\":\"chat\",\"content\":\"bell\\u0007\"}", CHAT_ECONTROL_CHAR },
     { "{\"type\":\"chat\",\"content\":\"cr\\r\"}", CHAT_ECONTROL_CHAR },
     { "{\"type\":\"chat\",\"content\":\"del\\u007f\"}", CHAT_ECONTROL_CHAR },
+    { "{\"type\":\"chat\",\"content\":\"nel\\u0085\"}", CHAT_ECONTROL_CHAR },
+    { "{\"type\":\"chat\",\"content\":\"csi\\u009b2J\"}", CHAT_ECONTROL_CHAR },
     { "{\"type\":\"chat\",\"content\":\"\xc0\xaf\"}", CHAT_EBAD_UTF8 },
     { "{\"type\":\"chat\",\"content\":\"\xed\xa0\x80\"}", CHAT_EBAD_UTF8 },
     { "{\"type\":\"chat\",\"content\":\"\xf4\x90\x80\x80\"}", CHAT_EBAD_UTF8 },
@@ -281,6 +283,7 @@ static const struct {
     { "sYsTeM", CHAT_ERESERVED_NAME },
     { "Systems", APR_SUCCESS },
     { "tab\tname", CHAT_ECONTROL_CHAR },
+    { "csi\xc2\x9bname", CHAT_ECONTROL_CHAR },
     { "bad\xc3", CHAT_EBAD_UTF8 },
     { "01234567890123456789012345678901234567890123456789", APR_SUCCESS },
     { "01234567890123456789012345678901234567890123456789x", CHAT_EUSERNAME_TOO_LONG },
@@ -500,7 +503,7 @@ START_TEST(any_valid_content_encodes_to_json_that_parses_back_to_the_same_text)
 {
     static const char *const pieces[] = {
         "a", " ", "\"", "\\", "\n", "\t", "/", "<", "\xc3\xa9", "\xe2\x80\xa8", "\xe2\x80\xa9",
-        "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xc2\x85", "}", "'",
+        "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xc2\xa0", "}", "'",
     };
     apr_uint64_t r = 12345;
     char content[256];
