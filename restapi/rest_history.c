@@ -55,6 +55,11 @@ static void reply_store_error(rest_req_t *r, apr_status_t rv)
 {
     char buf[128];
 
+    if (rv == CHAT_EBAD_MESSAGE_ID) {
+        /* a well-formed id the backend cannot page from (DynamoDB needs a UUIDv7) */
+        rest_reply_error(r, 400, "before must be a message id of this store");
+        return;
+    }
     if (rv == CHAT_ESTORE_DISABLED) {
         rest_reply_error(r, 503, "storage is disabled");
         return;
@@ -92,16 +97,36 @@ static void reply_page(rest_req_t *r, const char *key, const char *id,
     rest_buf_puts(b, "}\n");
 }
 
-void rest_history_room(rest_req_t *r, const char *room)
+/* What differs between the two history resources. */
+typedef struct history_kind_t {
+    const char *key;                          /* "roomId" or "userId" */
+    apr_status_t (*validate)(const char *id);
+    const char *invalid;                      /* the 400 message for a bad id */
+    apr_status_t (*query)(chat_store_t *s, const char *id, const char *before, int limit,
+                          apr_array_header_t **out, int *has_more, apr_pool_t *pool);
+} history_kind_t;
+
+static const history_kind_t room_history = {
+    "roomId", chat_msg_validate_room,
+    "invalid room id: 1-64 characters of letters, digits, '-', '_', '.', ':'",
+    chat_store_room_recent
+};
+
+static const history_kind_t user_history = {
+    "userId", chat_msg_validate_userid,
+    "invalid user id: 1-128 printable characters without '|' or '/'",
+    chat_store_user_recent
+};
+
+static void serve_history(rest_req_t *r, const history_kind_t *kind, const char *id)
 {
     apr_array_header_t *msgs = NULL;
     const char *before = NULL;
     int limit = 0, has_more = 0;
     apr_status_t rv;
 
-    if (chat_msg_validate_room(room) != APR_SUCCESS) {
-        rest_reply_error(r, 400, "invalid room id: 1-64 characters of letters, digits, "
-                         "'-', '_', '.', ':'");
+    if (kind->validate(id) != APR_SUCCESS) {
+        rest_reply_error(r, 400, kind->invalid);
         return;
     }
     if (!take_params(r, &limit, &before)) {
@@ -111,37 +136,20 @@ void rest_history_room(rest_req_t *r, const char *room)
         reply_store_error(r, CHAT_ESTORE_UNAVAILABLE);
         return;
     }
-    rv = chat_store_room_recent(r->store, room, before, limit, &msgs, &has_more, r->pool);
+    rv = kind->query(r->store, id, before, limit, &msgs, &has_more, r->pool);
     if (rv != APR_SUCCESS) {
         reply_store_error(r, rv);
         return;
     }
-    reply_page(r, "roomId", room, msgs, has_more);
+    reply_page(r, kind->key, id, msgs, has_more);
+}
+
+void rest_history_room(rest_req_t *r, const char *room)
+{
+    serve_history(r, &room_history, room);
 }
 
 void rest_history_user(rest_req_t *r, const char *user_id)
 {
-    apr_array_header_t *msgs = NULL;
-    const char *before = NULL;
-    int limit = 0, has_more = 0;
-    apr_status_t rv;
-
-    if (chat_msg_validate_userid(user_id) != APR_SUCCESS) {
-        rest_reply_error(r, 400, "invalid user id: 1-128 printable characters without '|' "
-                         "or '/'");
-        return;
-    }
-    if (!take_params(r, &limit, &before)) {
-        return;
-    }
-    if (r->store == NULL) {
-        reply_store_error(r, CHAT_ESTORE_UNAVAILABLE);
-        return;
-    }
-    rv = chat_store_user_recent(r->store, user_id, before, limit, &msgs, &has_more, r->pool);
-    if (rv != APR_SUCCESS) {
-        reply_store_error(r, rv);
-        return;
-    }
-    reply_page(r, "userId", user_id, msgs, has_more);
+    serve_history(r, &user_history, user_id);
 }
