@@ -168,11 +168,9 @@ describe('tokens: missing, malformed, forged, expired, wrong secret → 401', ()
   });
 });
 
-// libwebsockets 4.1 keeps a request's headers in max_http_header_data (4 KiB by default) and
-// drops the connection without an HTTP answer when they do not fit. Directly that is a clean
-// close; Apache, whose own limits are larger (8 KiB a line), turns it into a 502 after 5 s.
-const LWS_DROPS = 'a handshake over lws\'s 4 KiB header space is dropped without an answer: a 502 through Apache';
-
+// The relay gives lws 16 KiB of header space, so a long token, room or Origin reaches its gate
+// and gets a 4xx; past that lws drops the connection (a clean close directly). Apache limits a
+// line to 8 KiB and answers itself beyond: through Apache there is always an HTTP answer.
 describe('oversized and malformed handshakes', () => {
   const req = (path, extra = '') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n`
     + 'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'
@@ -181,18 +179,21 @@ describe('oversized and malformed handshakes', () => {
     ['a 64 KiB URL', () => req(`/ws?room=x&pad=${'a'.repeat(64 * 1024)}`)],
     ['a 16 KiB header', () => req('/ws?room=x', `X-Pad: ${'b'.repeat(16 * 1024)}\r\n`)],
     ['500 headers', () => req('/ws?room=x', Array.from({ length: 500 }, (_, i) => `X-H${i}: v\r\n`).join(''))],
-    ['a 4 KiB Origin', () => req('/ws?room=x').replace(`Origin: ${ORIGIN}`, `Origin: https://${'e'.repeat(4096)}.com`), LWS_DROPS],
-    ['a 4 KiB token', () => req(`/ws?room=x&token=${'t'.repeat(4096)}`), LWS_DROPS],
-    ['a 4 KiB room', () => req(`/ws?room=${'r'.repeat(4096)}`), LWS_DROPS],
+    ['a 4 KiB Origin', () => req('/ws?room=x').replace(`Origin: ${ORIGIN}`, `Origin: https://${'e'.repeat(4096)}.com`)],
+    ['a 4 KiB token', () => req(`/ws?room=x&token=${'t'.repeat(4096)}`)],
+    ['a 4 KiB room', () => req(`/ws?room=${'r'.repeat(4096)}`)],
     ['binary garbage', () => Buffer.from(crypto.randomBytes(4096))],
     ['an HTTP/0.9 request line', () => 'GET /ws\r\n\r\n'],
   ];
   for (const [where, portOf] of [['directly', () => s.relayPort], ['through Apache', () => s.port]]) {
-    for (const [name, make, todo] of cases) {
-      const opts = todo && where === 'through Apache' ? { todo } : {};
-      test(`${name} ${where} → a 4xx answer or a clean close, within 10 s`, opts, async () => {
+    for (const [name, make] of cases) {
+      test(`${name} ${where} → a 4xx answer or a clean close, within 10 s`, async () => {
         const r = await rawHttp(portOf(), make(), { timeoutMs: 10000 });
         assert.ok(r.ended, 'the server ended the connection');
+        // (HTTP/0.9 has no status line to answer with: Apache just closes.)
+        if (where === 'through Apache' && !name.includes('0.9')) {
+          assert.ok(r.status !== null, 'Apache answered (not a 502 or a drop)');
+        }
         if (r.status !== null) assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}: ${r.text.slice(0, 200)}`);
         assert.doesNotMatch(r.text, / 101 /, 'no upgrade');
         await relayServes();
