@@ -132,7 +132,9 @@ test(`${ROUND}-connection rounds for ${CHURN_S} s: no fd or memory growth, count
     assert.equal(a.activeConnections, 0);
     assert.equal(a.activeUsers, 0);
     assert.deepEqual(a.activeUserDetails, []);
-    assert.ok(a.peakConnections >= peak0 && a.peakConnections <= PARALLEL + 5, `peak ${a.peakConnections}`);
+    // At most PARALLEL in flight from here; the relay may still hold a few it has not yet seen
+    // close while new ones open. A leaked count would push the peak up round after round.
+    assert.ok(a.peakConnections >= peak0 && a.peakConnections <= 2 * PARALLEL, `peak ${a.peakConnections}`);
     const h = await (await fetch(`http://127.0.0.1:${s.relayPort}/health`)).json();
     assert.equal(h.clients, 0);
     assert.equal(s.relay.proc.exitCode, null);
