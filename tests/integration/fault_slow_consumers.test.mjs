@@ -5,11 +5,13 @@
 //
 // One relay, one busy room: a writer sends 200 messages/s of ~1 KiB, five readers measure the
 // send-to-receipt latency of every message. Phase A runs without the slow clients, phase B
-// with them; each phase collects about 5000 samples (3000 at least). The bound is p99(B) <= 2 x max(p99(A), 5 ms):
-// below 5 ms the p99 of a loopback round trip on a busy 2-core machine is mostly timer and
-// event-loop noise of this test process, and doubling noise is not a measurement. Under the
-// sanitizer build every number is larger, but both phases run on the same build, so the ratio
-// holds. ASan's 256 MiB free-memory quarantine is shrunk to 4 MiB so RSS measures the relay.
+// with them; each phase collects about 5000 samples (3000 at least). The bound is
+// p99(B) <= 2 x max(p99(A), 10 ms): below 10 ms the p99 of a loopback round trip on a shared,
+// busy 2-core machine is mostly scheduling noise (other jobs, this test process's event loop),
+// and doubling noise is not a measurement. A relay that blocked on, or did per-message work
+// for, the 100 stuck clients would show p99s of hundreds of milliseconds. Under the sanitizer
+// build every number is larger, but both phases run on the same build, so the ratio holds.
+// ASan's 256 MiB free-memory quarantine is shrunk to 4 MiB so RSS measures the relay.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
@@ -114,7 +116,7 @@ test(`${SLOW} clients that never read: memory bounded, others' p99 within 2x, th
     console.log(`# samples ${a.lat.length}/${b.lat.length}; p50 ${percentile(a.lat, 0.5).toFixed(2)}/${percentile(b.lat, 0.5).toFixed(2)} ms; `
       + `p99 ${p99a.toFixed(2)}/${p99b.toFixed(2)} ms; RSS +${grew} KiB (max ${rssMax} KiB)`);
     assert.ok(a.lat.length >= 3000 && b.lat.length >= 3000, `enough samples (${a.lat.length}, ${b.lat.length})`);
-    assert.ok(p99b <= 2 * Math.max(p99a, 5), `p99 with slow clients ${p99b.toFixed(2)} ms vs ${p99a.toFixed(2)} ms without`);
+    assert.ok(p99b <= 2 * Math.max(p99a, 10), `p99 with slow clients ${p99b.toFixed(2)} ms vs ${p99a.toFixed(2)} ms without`);
     // 100 capped queues of 64 shared frames plus socket buffers: a few MiB; 64 MiB is a bound
     // that an unbounded queue (200 messages/s x 1 KiB x 100 clients) would blow within seconds.
     assert.ok(grew < 64 * 1024, `relay RSS grew by ${grew} KiB`);
