@@ -19,6 +19,18 @@ static int on_event_wait_cancelled(relay_server_t *srv)
     return 0;
 }
 
+/* RFC 6455 5.5.1 and 7.4: a close payload is empty, or a 2-byte code and a UTF-8 reason.
+ * libwebsockets 4.1 turns the codes it knows to be invalid into 1002 but echoes a 1-byte
+ * payload and codes of 5000 and above; answer those with 1002 ourselves. */
+static int on_peer_close(struct lws *wsi, const unsigned char *in, size_t len)
+{
+    if (len == 1 || (len >= 2 && ((in[0] << 8) | in[1]) >= 5000)) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
 static int relay_proto_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                                 void *in, size_t len)
 {
@@ -38,6 +50,8 @@ static int relay_proto_callback(struct lws *wsi, enum lws_callback_reasons reaso
         return relay_conn_on_receive(srv, c, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return relay_conn_on_writeable(srv, c);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return on_peer_close(wsi, in, len);
     case LWS_CALLBACK_CLOSED:
         relay_conn_on_closed(srv, c);
         return 0;
