@@ -156,10 +156,13 @@ void relay_gate_fini(relay_server_t *srv)
     if (srv->ips == NULL) {
         return;
     }
+    /* Delete, then free: the key lives in the entry (see relay_room's memo_clear). */
     for (hi = apr_hash_first(srv->pool, srv->ips); hi != NULL; hi = apr_hash_next(hi)) {
-        free(apr_hash_this_val(hi));
+        relay_ip_t *e = apr_hash_this_val(hi);
+
+        apr_hash_set(srv->ips, e->ip, APR_HASH_KEY_STRING, NULL);
+        free(e);
     }
-    apr_hash_clear(srv->ips);
 }
 
 /* ------------------------------------------------------------------ request parsing */

@@ -531,10 +531,14 @@ static void memo_clear(relay_server_t *srv)
     if (srv->seq_memo == NULL) {
         return;
     }
+    /* Deleting the current entry is the one change APR allows while iterating; the key lives
+     * in the entry, so it goes out of the table before it is freed. */
     for (hi = apr_hash_first(NULL, srv->seq_memo); hi != NULL; hi = apr_hash_next(hi)) {
-        free(apr_hash_this_val(hi));
+        relay_memo_t *e = apr_hash_this_val(hi);
+
+        apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, NULL);
+        free(e);
     }
-    apr_hash_clear(srv->seq_memo);
 }
 
 static void memo_put(relay_server_t *srv, const relay_room_t *room)

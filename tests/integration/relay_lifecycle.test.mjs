@@ -61,23 +61,24 @@ test('a client that never reads loses messages, is disconnected, and memory stay
   const content = 'z'.repeat(1000);
   let sent = 0;
   const t0 = Date.now();
-  while (Date.now() - t0 < 6000 && sent < 40000) {
-    for (let i = 0; i < 200; i++) writer.chat(content);
-    sent += 200;
-    await sleep(20);
-    // The reader keeps up all along.
-    assert.ok(sent - reader.chats().length < 5000, `reader lags ${sent - reader.chats().length}`);
+  // Write until the relay gives up on the stuck client, paced by the reader so that only the
+  // stuck one falls behind (a sanitizer build is several times slower).
+  while (!relay.output().includes('slow client disconnected') && Date.now() - t0 < 40000) {
+    if (sent - reader.chats().length < 2000) {
+      for (let i = 0; i < 200; i++) writer.chat(content);
+      sent += 200;
+    }
+    await sleep(10);
   }
-  await reader.collect((m) => m.type === 'chat', sent, 20000);
-  // Others keep their latency: a probe reaches the reader promptly while the stuck client holds on.
+  assert.match(relay.output(), /slow client disconnected/, `after ${sent} messages`);
+  // Everyone else got everything, and a probe still arrives promptly.
+  await reader.collect((m) => m.type === 'chat', sent, 30000);
   const t1 = Date.now();
   writer.chat('probe');
   await reader.nextMessage((m) => m.content === 'probe', 5000);
   assert.ok(Date.now() - t1 < 2000, `probe took ${Date.now() - t1} ms`);
   const rss1 = await rssKiB(relay.pid);
   assert.ok(rss1 - rss0 < 64 * 1024, `relay RSS grew by ${rss1 - rss0} KiB`);
-  // The stuck client is cut off by the relay.
-  await waitFor(() => relay.output().includes('slow client disconnected'), { timeoutMs: 15000, what: 'slow disconnect' });
   stuck.ws._socket.resume();
   const c = await stuck.waitClose(15000);
   assert.ok(c.code === 1013 || c.code === 1006, `close code ${c.code}`);
