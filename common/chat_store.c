@@ -1,7 +1,8 @@
 /* chat_store.c: the storage interface: argument checks, dispatch to the backend's ops table
  * (chat_store_private.h), and the "none" backend that answers CHAT_ESTORE_DISABLED.
  *
- * Thread: a handle belongs to the thread that opened it; nothing here keeps global state.
+ * Thread: a handle belongs to the thread that opened it, except its deadline (an atomic, which
+ * any thread may set); nothing here keeps global state.
  * Nothing here logs: callers decide, and chat_store_last_error keeps the backend's text. */
 #include "chat_store.h"
 #include "chat_store_private.h"
@@ -111,11 +112,32 @@ apr_status_t chat_store_open(chat_store_t **out, const chat_config_t *cfg, apr_p
     s->ops = ops;
     s->cfg = cfg;
     s->pool = pool;
+    atomic_init(&s->deadline, 0);
     rv = ops->open(s);
     if (rv == APR_SUCCESS) {
         *out = s;
     }
     return rv;
+}
+
+void chat_store_deadline_set(chat_store_t *s, apr_time_t deadline)
+{
+    atomic_store(&s->deadline, deadline);
+}
+
+apr_time_t chat_store_deadline_get(const chat_store_t *s)
+{
+    return atomic_load(&((chat_store_t *)s)->deadline);
+}
+
+apr_time_t chat_store_deadline_min(const chat_store_t *s, apr_time_t a)
+{
+    apr_time_t b = chat_store_deadline_get(s);
+
+    if (a == 0 || (b != 0 && b < a)) {
+        return b;
+    }
+    return a;
 }
 
 const char *chat_store_name(const chat_store_t *s)

@@ -33,6 +33,15 @@ const char *chat_store_name(const chat_store_t *s);
  * The store never logs: the caller that decides logs this (it never holds message content). */
 const char *chat_store_last_error(const chat_store_t *s);
 
+/* Bounds the calls on s: each one from now on, and one already in progress, ends by deadline
+ * (0: no bound beyond the backend's own timeouts); one cut short answers
+ * CHAT_ESTORE_UNAVAILABLE. The one function any thread may call on a handle another thread
+ * owns (the relay's shutdown cuts its writers' requests at SHUTDOWN_DRAIN_S with it). DynamoDB
+ * derives its request and connect timeouts from it and checks it during a transfer (libcurl's
+ * progress callback, at least once a second) and before each backoff sleep; SQLite ignores it
+ * (a call waits at most its busy timeout times the driver's retries). */
+void chat_store_deadline_set(chat_store_t *s, apr_time_t deadline);
+
 /* Creates the table/indexes if missing (DynamoDB: waits until ACTIVE, at most timeout).
  * APR_SUCCESS, CHAT_ESTORE_DISABLED or CHAT_ESTORE_UNAVAILABLE. */
 apr_status_t chat_store_ensure_schema(chat_store_t *s, apr_interval_time_t timeout);

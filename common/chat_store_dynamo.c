@@ -23,8 +23,14 @@
  *    rows matched (Seq is not a key, so the room is read from its start; fine for resume).
  *  - room_max_seq: the newest rows of the room until one carries a Seq.
  *
- * Thread: a handle belongs to the thread that opened it; it sleeps (backoff) and blocks on the
- * network, so only workers and REST threads use it. Nothing here logs. */
+ * Every request's timeout is DY_TIMEOUT_MS or less: a write's follows its caller's deadline, and
+ * every call follows the handle's deadline (chat_store_deadline_set), which the progress
+ * callback also checks during a transfer, so a request to an endpoint that accepts and never
+ * answers still ends when the relay's shutdown says so.
+ *
+ * Thread: a handle belongs to the thread that opened it (only its deadline may be set from
+ * another); it sleeps (backoff) and blocks on the network, so only workers and REST threads
+ * use it. Nothing here logs. */
 #include "chat_store_private.h"
 
 #include <apr_general.h>
@@ -377,6 +383,41 @@ static apr_status_t classify(chat_store_t *s, dy_t *dy, const char *op, long sta
     return CHAT_ESTORE_UNAVAILABLE;
 }
 
+/* The timeout of the next request in milliseconds: dy->timeout_ms (DY_TIMEOUT_MS when unset),
+ * shortened to what is left before the handle's deadline; 0 when that has passed. */
+static long call_timeout(const chat_store_t *s, const dy_t *dy)
+{
+    long ms = dy->timeout_ms > 0 ? dy->timeout_ms : (long)DY_TIMEOUT_MS;
+    apr_time_t deadline = chat_store_deadline_get(s);
+    apr_interval_time_t left;
+
+    if (deadline == 0) {
+        return ms;
+    }
+    left = deadline - apr_time_now();
+    if (left <= 0) {
+        return 0;
+    }
+    if (apr_time_as_msec(left) < ms) {
+        ms = apr_time_as_msec(left) > 0 ? (long)apr_time_as_msec(left) : 1L;
+    }
+    return ms;
+}
+
+/* libcurl's progress callback, here only to cut a request at the handle's deadline, which
+ * another thread may bring forward while the request waits (the relay's shutdown). */
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    apr_time_t deadline = chat_store_deadline_get(clientp);
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return deadline != 0 && apr_time_now() >= deadline;   /* non-zero aborts */
+}
+
 /* POSTs req as operation op. On 200, *out and *out_len (if out is not NULL) receive the body
  * (from pool). Otherwise a CHAT_E* code, the text in chat_store_last_error and dy->retryable. */
 static apr_status_t dy_call(chat_store_t *s, dy_t *dy, const char *op, json_object *req,
@@ -388,11 +429,18 @@ static apr_status_t dy_call(chat_store_t *s, dy_t *dy, const char *op, json_obje
     const char *json;
     size_t json_len = 0;
     long status = 0;
+    long timeout_ms = call_timeout(s, dy);
     CURLcode cc;
     apr_status_t rv;
 
     dy->retryable = 0;
     dy->curl_err[0] = '\0';
+    dy->timeout_ms = 0;
+    if (timeout_ms == 0) {
+        chat_store_error_set(s, "dynamodb %s: deadline passed", op);
+        dy->retryable = 1;                      /* a later call with a later deadline may */
+        return CHAT_ESTORE_UNAVAILABLE;
+    }
     json = json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN, &json_len);
     h = curl_slist_append(NULL, apr_pstrcat(pool, "X-Amz-Target: " DY_TARGET_PREFIX, op, NULL));
     hdrs = h;
@@ -411,15 +459,16 @@ static apr_status_t dy_call(chat_store_t *s, dy_t *dy, const char *op, json_obje
     curl_easy_setopt(dy->curl, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt(dy->curl, CURLOPT_POSTFIELDSIZE, (long)json_len);
     curl_easy_setopt(dy->curl, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(dy->curl, CURLOPT_TIMEOUT_MS, dy->timeout_ms > 0 ? dy->timeout_ms
-                                                                       : (long)DY_TIMEOUT_MS);
-    dy->timeout_ms = 0;
+    curl_easy_setopt(dy->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(dy->curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     timeout_ms < DY_CONNECT_MS ? timeout_ms : (long)DY_CONNECT_MS);
     cc = curl_easy_perform(dy->curl);
     curl_easy_setopt(dy->curl, CURLOPT_HTTPHEADER, NULL);   /* hdrs is freed below */
     curl_easy_setopt(dy->curl, CURLOPT_POSTFIELDS, NULL);
     if (cc != CURLE_OK) {
         chat_store_error_set(s, "dynamodb %s: %s", op,
-                             dy->curl_err[0] != '\0' ? dy->curl_err : curl_easy_strerror(cc));
+                             cc == CURLE_ABORTED_BY_CALLBACK ? "cut short at the deadline"
+                             : dy->curl_err[0] != '\0' ? dy->curl_err : curl_easy_strerror(cc));
         dy->retryable = 1;
         rv = CHAT_ESTORE_UNAVAILABLE;
         goto done;
@@ -468,9 +517,10 @@ static apr_uint64_t next_random(dy_t *dy)
     return x;
 }
 
-/* Sleeps a full-jitter backoff for attempt (0, 1, ...) unless that would pass deadline
- * (0: never). Returns 1 when it slept and the caller should try again. */
-static int backoff(dy_t *dy, int attempt, apr_time_t deadline)
+/* Sleeps a full-jitter backoff for attempt (0, 1, ...) unless that would pass deadline or the
+ * handle's (deadline 0: no retry at all). Returns 1 when it slept and the caller should try
+ * again. */
+static int backoff(const chat_store_t *s, dy_t *dy, int attempt, apr_time_t deadline)
 {
     apr_interval_time_t cap = DY_BACKOFF_BASE << (attempt < 10 ? attempt : 10);
     apr_interval_time_t wait;
@@ -478,6 +528,7 @@ static int backoff(dy_t *dy, int attempt, apr_time_t deadline)
     if (deadline == 0) {
         return 0;
     }
+    deadline = chat_store_deadline_min(s, deadline);
     if (cap > DY_BACKOFF_MAX) {
         cap = DY_BACKOFF_MAX;
     }
@@ -554,6 +605,9 @@ static apr_status_t dy_open(chat_store_t *s)
     curl_easy_setopt(dy->curl, CURLOPT_ERRORBUFFER, dy->curl_err);
     curl_easy_setopt(dy->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)DY_CONNECT_MS);
     curl_easy_setopt(dy->curl, CURLOPT_NOSIGNAL, 1L);      /* threads: no SIGALRM for DNS */
+    curl_easy_setopt(dy->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(dy->curl, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(dy->curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(dy->curl, CURLOPT_TCP_KEEPALIVE, 1L);
     s->impl = dy;
     return APR_SUCCESS;
@@ -664,7 +718,8 @@ static apr_status_t describe(chat_store_t *s, dy_t *dy, int *active, apr_pool_t 
 static apr_status_t dy_ensure_schema(chat_store_t *s, apr_interval_time_t timeout)
 {
     dy_t *dy = s->impl;
-    apr_time_t deadline = apr_time_now() + (timeout > 0 ? timeout : 0);
+    apr_time_t deadline = chat_store_deadline_min(s, apr_time_now() + (timeout > 0 ? timeout
+                                                                                   : 0));
     apr_interval_time_t wait = apr_time_from_msec(50);
     apr_pool_t *tmp = NULL;
     json_object *req;
@@ -793,7 +848,7 @@ static apr_status_t write_chunk(chat_store_t *s, dy_t *dy, const chat_msg_t *con
             dy->retryable = 1;
             rv = CHAT_ESTORE_THROTTLED;
         }
-        if (!dy->retryable || !backoff(dy, attempt, deadline)) {
+        if (!dy->retryable || !backoff(s, dy, attempt, deadline)) {
             break;
         }
     }

@@ -9,6 +9,7 @@
 #include "chat_store.h"
 
 #include <apr_tables.h>
+#include <stdatomic.h>
 
 #define CHAT_STORE_ERRBUF 512
 
@@ -37,7 +38,14 @@ struct chat_store_t {
     apr_pool_t *pool;                   /* the handle's lifetime */
     void *impl;                         /* the backend's state */
     char errbuf[CHAT_STORE_ERRBUF];     /* last backend error text, "" when none */
+    _Atomic apr_int64_t deadline;       /* chat_store_deadline_set, from any thread; 0: none */
 };
+
+/* The deadline chat_store_deadline_set gave (0: none). Any thread. */
+apr_time_t chat_store_deadline_get(const chat_store_t *s);
+
+/* The earlier of a and the handle's deadline, where 0 means none for both. */
+apr_time_t chat_store_deadline_min(const chat_store_t *s, apr_time_t a);
 
 extern const chat_store_ops_t chat_store_sqlite_ops;
 extern const chat_store_ops_t chat_store_dynamo_ops;

@@ -7,7 +7,11 @@
  * Design:
  *  - WAL and a busy timeout, because the relay's workers write while chat-restapi reads the
  *    same file from another process (WAL readers never block the writer); synchronous=FULL
- *    because a successful save lets the relay drop its journal.
+ *    because a successful save lets the relay drop its journal. Reads wait patiently for a
+ *    lock (busy timeout 1 s, retried); saves wait 50 ms per driver try and are not retried
+ *    here, so a database another process holds locked fails a save within seconds and the
+ *    relay's journal and backoff take over (and its /health says so) instead of one save
+ *    waiting out the lock.
  *  - Data goes through prepared statements only (apr_dbd_prepare + apr_dbd_pb*); the only SQL
  *    built at run time is the multi-row INSERT, whose text depends on the row count alone.
  *  - A batch is written as INSERT OR IGNORE statements of up to SQ_ROWS rows each, one
@@ -33,8 +37,14 @@
 #include "chat_id.h"
 
 #define SQ_ROWS          100     /* rows per INSERT statement (8 parameters each) */
-#define SQ_BUSY_MS       1000    /* the driver retries BUSY another 15 x 100 ms on top */
-#define SQ_BUSY_ATTEMPTS 3       /* our own attempts of a statement answered BUSY/LOCKED */
+#define SQ_BUSY_MS       1000    /* reads; the driver retries BUSY another 15 x 100 ms on top */
+#define SQ_BUSY_ATTEMPTS 3       /* our own attempts of a read answered BUSY/LOCKED */
+/* Writes fail fast: the driver's 16 tries of (SQ_WRITE_BUSY_MS + its 100 ms sleep) are about
+ * 2.4 s, after which the caller (the relay, whose journal holds the batch) backs off and
+ * retries, and reports the store down meanwhile. With the read settings a database held
+ * locked by another process kept each save waiting about 50 s, holding apr_dbd's
+ * process-wide mutex for a second at a time. */
+#define SQ_WRITE_BUSY_MS 50
 /* SQLite result codes we tell apart (sqlite3.h is not one of our build dependencies). */
 #define SQ_RC_BUSY       5
 #define SQ_RC_LOCKED     6
@@ -43,8 +53,10 @@
 
 /* Constant text, so these go through apr_dbd_select/apr_dbd_query; data never does. The
  * pragmas answer a row, which apr_dbd_query would report as an error. */
+#define SQ_PRAGMA_READ_BUSY ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_BUSY_MS))
+#define SQ_PRAGMA_WRITE_BUSY ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_WRITE_BUSY_MS))
 static const char *const sq_pragmas[] = {
-    ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_BUSY_MS)),
+    SQ_PRAGMA_READ_BUSY,
     "PRAGMA journal_mode = WAL",
     /* FULL, not NORMAL: the relay deletes its journal once a save returns, so a committed
      * batch must survive power loss too; in WAL mode FULL costs one fsync per statement. */
@@ -101,6 +113,7 @@ typedef struct sq_t {
     apr_dbd_t *db;
     apr_dbd_prepared_t *stmt[SQ__COUNT];
     apr_dbd_prepared_t *insert[SQ_ROWS + 1];    /* by row count, prepared on first use */
+    int busy_ms;                                /* the connection's busy timeout now */
 } sq_t;
 
 static apr_status_t close_db(void *data)
@@ -212,6 +225,7 @@ static apr_status_t open_db(chat_store_t *s, sq_t *sq)
             return fail_db(s, sq, rc, "pragma");
         }
     }
+    sq->busy_ms = SQ_BUSY_MS;
     for (apr_size_t i = 0; i < sizeof(sq_schema) / sizeof(sq_schema[0]); i++) {
         rc = apr_dbd_query(sq->driver, sq->db, &nrows, sq_schema[i]);
         if (rc != 0) {
@@ -265,12 +279,36 @@ static apr_status_t sq_ensure_schema(chat_store_t *s, apr_interval_time_t timeou
     return open_db(s, s->impl);
 }
 
+/* Switches the open connection's busy timeout between SQ_BUSY_MS (reads) and SQ_WRITE_BUSY_MS
+ * (writes). A handle mostly does one or the other (relay writers save, the relay's reader and
+ * chat-restapi read), so this rarely runs a statement. */
+static apr_status_t set_busy(chat_store_t *s, sq_t *sq, int ms)
+{
+    apr_dbd_results_t *res = NULL;
+    int rc;
+
+    if (sq->busy_ms == ms) {
+        return APR_SUCCESS;
+    }
+    rc = apr_dbd_select(sq->driver, sq->conn_pool, sq->db, &res,
+                        ms == SQ_WRITE_BUSY_MS ? SQ_PRAGMA_WRITE_BUSY : SQ_PRAGMA_READ_BUSY, 0);
+    if (rc != 0) {
+        return fail_db(s, sq, rc, "pragma");
+    }
+    sq->busy_ms = ms;
+    return APR_SUCCESS;
+}
+
 /* Runs a SELECT; *res is the buffered result (the sqlite3 driver reads every row up front). */
 static apr_status_t run_select(chat_store_t *s, sq_t *sq, int which, const void **args,
                                apr_dbd_results_t **res, apr_pool_t *pool)
 {
+    apr_status_t rv = set_busy(s, sq, SQ_BUSY_MS);
     int rc = 0;
 
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     for (int attempt = 0; attempt < SQ_BUSY_ATTEMPTS; attempt++) {
         *res = NULL;
         rc = apr_dbd_pbselect(sq->driver, pool, sq->db, res, sq->stmt[which], 0, args);
@@ -353,12 +391,8 @@ static apr_status_t insert_rows(chat_store_t *s, sq_t *sq, const chat_msg_t *con
         a[6] = &nums[2 * i];
         a[7] = &nums[2 * i + 1];
     }
-    for (int attempt = 0; attempt < SQ_BUSY_ATTEMPTS; attempt++) {
-        rc = apr_dbd_pbquery(sq->driver, scratch, sq->db, &nrows, sq->insert[rows], args);
-        if (rc != SQ_RC_BUSY && rc != SQ_RC_LOCKED) {
-            break;
-        }
-    }
+    /* One attempt: a batch that meets a lock fails fast and the caller retries it whole. */
+    rc = apr_dbd_pbquery(sq->driver, scratch, sq->db, &nrows, sq->insert[rows], args);
     return rc == 0 ? APR_SUCCESS : fail_db(s, sq, rc, "insert");
 }
 
@@ -380,6 +414,9 @@ static apr_status_t sq_save(chat_store_t *s, const chat_msg_t *const *msgs, int 
         }
     }
     rv = open_db(s, sq);
+    if (rv == APR_SUCCESS) {
+        rv = set_busy(s, sq, SQ_WRITE_BUSY_MS);
+    }
     for (int done = 0; rv == APR_SUCCESS && done < n; done += SQ_ROWS) {
         int rows = n - done < SQ_ROWS ? n - done : SQ_ROWS;
 
