@@ -56,6 +56,9 @@ typedef struct chat_config_t {
     int persist_flush_ms;              /* PERSIST_FLUSH_MS=200 */
     int spool_fsync_ms;                /* SPOOL_FSYNC_MS=100 */
     int shutdown_drain_s;              /* SHUTDOWN_DRAIN_S=30 */
+    int persist_stall_ms;              /* PERSIST_STALL_MS=5000: a write hanging this long
+                                          marks the store unavailable */
+    int journal_segment_bytes;         /* JOURNAL_SEGMENT_BYTES=4194304 (4096..1 GiB) */
     const char *data_dir;              /* DATA_DIR=$(localstatedir)/lib/chat-analytics */
     const char *run_dir;               /* RUN_DIR=$(runstatedir)/chat-analytics */
     const char *sqlite_path;           /* SQLITE_PATH=$DATA_DIR/chat.db */

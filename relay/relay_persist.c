@@ -37,8 +37,10 @@
 #define BACKOFF_CAP (5 * APR_USEC_PER_SEC)
 #define SAVE_WINDOW (5 * APR_USEC_PER_SEC)        /* deadline handed to chat_store_save */
 #define SCHEMA_TIMEOUT (10 * APR_USEC_PER_SEC)
+#define RECOVER_CALL (2 * APR_USEC_PER_SEC)       /* bound of each store call of recover */
 #define IDLE_MIN (50 * 1000)                      /* an idle writer's wait for work */
 #define IDLE_MAX APR_USEC_PER_SEC
+#define WATCH_TICK (100 * 1000)                   /* the syncer's stall check, at the least */
 
 /* ---------------------------------------------------------------- bounded ring queue */
 
@@ -143,6 +145,10 @@ typedef struct worker_t {
     apr_pool_t *pool;        /* unmanaged, the thread's own */
     apr_pool_t *scratch;     /* cleared after every batch */
     chat_store_t *store;
+    chat_store_t *live;      /* {stop_lock} store, while shutdown may still bound its calls */
+    _Atomic apr_time_t busy_since; /* a watched store call began then; 0: none in flight */
+    int watched;             /* writers: their calls count for the stall watchdog */
+    apr_interval_time_t call_bound; /* recover: each store call ends this long after it starts */
     int schema_ok;
     int once;                /* recover: one attempt, no retry */
     apr_uint64_t rng;
@@ -180,7 +186,9 @@ struct relay_persist_t {
     apr_thread_mutex_t *mbox_lock;
     read_job_t *mbox_head;   /* {mbox_lock} */
     read_job_t *mbox_tail;   /* {mbox_lock} */
-    /* counters */
+    /* store state: store_ok is the last operation's outcome; store_up what is reported, which
+     * is also 0 while a writer's call hangs past PERSIST_STALL_MS (see is_stalled) */
+    atomic_int store_ok;
     atomic_int store_up;
     _Atomic apr_uint64_t n_queued, n_spilled, n_written, n_failed, n_retried, n_batch_us;
     atomic_int depth;
@@ -208,13 +216,36 @@ static void set_depth(relay_persist_t *p, int depth)
     gauge(p, CHAT_CTR_PERSIST_DEPTH, (apr_uint64_t)depth);
 }
 
-static void set_store_up(relay_persist_t *p, int up, apr_status_t why, chat_store_t *store)
+/* The stall watchdog: 1 when a writer's store call has been in flight for longer than
+ * PERSIST_STALL_MS. A store that hangs instead of failing (a locked SQLite database waiting
+ * in its busy handler, an endpoint that accepts and never answers) would otherwise look up
+ * for as long as the call lasts. Any thread: reads the writers' atomics only. */
+static int is_stalled(const relay_persist_t *p, apr_time_t now)
 {
-    char err[120];
-    int was = atomic_exchange(&p->store_up, up);
+    apr_interval_time_t limit = apr_time_from_msec(p->cfg->persist_stall_ms);
 
-    /* Refreshed on every store operation, so when two threads race here a stale gauge lasts
-     * only until the next one. */
+    for (int i = 0; p->workers != NULL && i < p->cfg->persist_workers; i++) {
+        apr_time_t since = atomic_load(&p->workers[i].busy_since);
+
+        if (since != 0 && now - since > limit) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Recomputes the reported state from the last outcome and the watchdog, updates the gauge and
+ * logs a change. store: the caller's handle for the error detail (NULL: none). */
+static void publish_store_state(relay_persist_t *p, apr_status_t why, chat_store_t *store)
+{
+    int ok = atomic_load(&p->store_ok);
+    int stalled = ok && is_stalled(p, apr_time_now());
+    int up = ok && !stalled;
+    int was = atomic_exchange(&p->store_up, up);
+    char err[120], ms[16];
+
+    /* Refreshed on every store operation and every syncer round, so when two threads race
+     * here a stale gauge lasts only until the next one. */
     gauge(p, CHAT_CTR_STORE_UP, (apr_uint64_t)atomic_load(&p->store_up));
     if (was == up) {
         return;
@@ -223,12 +254,39 @@ static void set_store_up(relay_persist_t *p, int up, apr_status_t why, chat_stor
         CHAT_LOG(p->log, CHAT_LOG_INFO, "store reachable", "storage",
                  chat_config_storage_name(p->cfg->storage));
     }
+    else if (stalled) {
+        apr_snprintf(ms, sizeof(ms), "%d", p->cfg->persist_stall_ms);
+        CHAT_LOG(p->log, CHAT_LOG_WARN, "store not answering, messages stay journaled",
+                 "storage", chat_config_storage_name(p->cfg->storage), "stall_ms", ms);
+    }
     else {
         CHAT_LOG(p->log, CHAT_LOG_WARN, "store unreachable, messages stay journaled", "storage",
                  chat_config_storage_name(p->cfg->storage), "err",
                  chat_err_str(why, err, sizeof(err)), "detail",
                  store != NULL ? chat_store_last_error(store) : NULL);
     }
+}
+
+static void set_store_up(relay_persist_t *p, int ok, apr_status_t why, chat_store_t *store)
+{
+    atomic_store(&p->store_ok, ok);
+    publish_store_state(p, why, store);
+}
+
+/* Around each store call: starts the call's bound (recover) and the watchdog's clock. */
+static void call_begin(worker_t *w)
+{
+    if (w->call_bound > 0) {
+        chat_store_deadline_set(w->store, apr_time_now() + w->call_bound);
+    }
+    if (w->watched) {
+        atomic_store(&w->busy_since, apr_time_now());
+    }
+}
+
+static void call_end(worker_t *w)
+{
+    atomic_store(&w->busy_since, 0);
 }
 
 static void update_journal_gauges(relay_persist_t *p)
@@ -330,13 +388,24 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
         CHAT_LOG(p->log, CHAT_LOG_ERROR, "cannot open the store", "storage",
                  chat_config_storage_name(p->cfg->storage), "err",
                  chat_err_str(rv, err, sizeof(err)));
+        return APR_SUCCESS;
     }
+    /* From here shutdown can cut this handle's calls at its deadline (from its thread). */
+    apr_thread_mutex_lock(p->stop_lock);
+    w->live = w->store;
+    if (p->stopping) {
+        chat_store_deadline_set(w->store, p->deadline > 0 ? p->deadline : 1);
+    }
+    apr_thread_mutex_unlock(p->stop_lock);
     return APR_SUCCESS;
 }
 
 static void worker_close(worker_t *w)
 {
     if (w->pool != NULL) {
+        apr_thread_mutex_lock(w->p->stop_lock);
+        w->live = NULL;
+        apr_thread_mutex_unlock(w->p->stop_lock);
         apr_pool_destroy(w->pool);   /* closes the store */
         w->pool = NULL;
     }
@@ -374,12 +443,16 @@ static apr_status_t save_retrying(worker_t *w, int n)
         if (w->store == NULL) {
             rv = CHAT_ESTORE_UNAVAILABLE;    /* worker_open failed and said so */
         }
-        else if (!w->schema_ok) {
-            rv = chat_store_ensure_schema(w->store, SCHEMA_TIMEOUT);
-            w->schema_ok = rv == APR_SUCCESS;
-        }
-        if (w->store != NULL && w->schema_ok) {
-            rv = chat_store_save(w->store, w->msgs, n, save_deadline(p), sub);
+        else {
+            call_begin(w);
+            if (!w->schema_ok) {
+                rv = chat_store_ensure_schema(w->store, SCHEMA_TIMEOUT);
+                w->schema_ok = rv == APR_SUCCESS;
+            }
+            if (w->schema_ok) {
+                rv = chat_store_save(w->store, w->msgs, n, save_deadline(p), sub);
+            }
+            call_end(w);
         }
         apr_pool_clear(sub);
         if (rv == APR_SUCCESS) {
@@ -570,10 +643,13 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
             write_jobs(w, n);
             apr_pool_clear(w->scratch);
         }
-        else if (w->index == 0 && !end && w->store != NULL && !atomic_load(&p->store_up)) {
+        else if (w->index == 0 && !end && w->store != NULL && !atomic_load(&p->store_ok)) {
             /* Idle while the store is down: probe it so /health recovers without traffic. */
-            apr_status_t hrv = chat_store_health(w->store);
+            apr_status_t hrv;
 
+            call_begin(w);
+            hrv = chat_store_health(w->store);
+            call_end(w);
             if (hrv == APR_SUCCESS) {
                 set_store_up(p, 1, hrv, w->store);
             }
@@ -654,10 +730,15 @@ static void *APR_THREAD_FUNC reader_main(apr_thread_t *thd, void *data)
     return NULL;
 }
 
+/* fsyncs the journal every SPOOL_FSYNC_MS and, at least every WATCH_TICK, refreshes the
+ * gauges and runs the stall watchdog (publish_store_state), so the analytics segment shows a
+ * hanging store without waiting for the hung call to end. */
 static void *APR_THREAD_FUNC syncer_main(apr_thread_t *thd, void *data)
 {
     relay_persist_t *p = data;
     apr_interval_time_t every = apr_time_from_msec(p->cfg->spool_fsync_ms);
+    apr_interval_time_t tick = every < WATCH_TICK ? every : WATCH_TICK;
+    apr_time_t next_sync = apr_time_now() + every;
     int stop = 0;
 
     (void)thd;
@@ -666,10 +747,15 @@ static void *APR_THREAD_FUNC syncer_main(apr_thread_t *thd, void *data)
 
         apr_thread_mutex_lock(p->stop_lock);
         if (!p->sync_stop) {
-            apr_thread_cond_timedwait(p->stop_cond, p->stop_lock, every > 0 ? every : 1000);
+            apr_thread_cond_timedwait(p->stop_cond, p->stop_lock, tick > 0 ? tick : 1000);
         }
         stop = p->sync_stop;
         apr_thread_mutex_unlock(p->stop_lock);
+        publish_store_state(p, APR_SUCCESS, NULL);
+        if (!stop && apr_time_now() < next_sync) {
+            continue;
+        }
+        next_sync = apr_time_now() + every;
         rv = relay_journal_sync(p->journal);
         if (rv != APR_SUCCESS) {
             char err[120];
@@ -691,27 +777,6 @@ static apr_status_t cleanup_persist(void *data)
     if (p->started && !p->closed) {
         relay_persist_shutdown(p, apr_time_now());
     }
-    return APR_SUCCESS;
-}
-
-/* JOURNAL_SEGMENT_BYTES: an optional tuning variable read from the raw configuration. */
-static apr_status_t segment_bytes(const chat_config_t *cfg, apr_size_t *out, chat_log_t *log)
-{
-    const char *v = cfg->raw != NULL ? apr_table_get(cfg->raw, "JOURNAL_SEGMENT_BYTES") : NULL;
-    char *end = NULL;
-    apr_int64_t n;
-
-    *out = 0;
-    if (v == NULL || *v == '\0') {
-        return APR_SUCCESS;
-    }
-    n = apr_strtoi64(v, &end, 10);
-    if (*end != '\0' || n < 4096 || n > (apr_int64_t)1 << 30) {
-        CHAT_LOG(log, CHAT_LOG_ERROR, "bad configuration", "var", "JOURNAL_SEGMENT_BYTES",
-                 "reason", "not a size between 4096 and 1073741824");
-        return CHAT_ECONFIG;
-    }
-    *out = (apr_size_t)n;
     return APR_SUCCESS;
 }
 
@@ -741,7 +806,6 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
                                   chat_shm_t *shm, chat_log_t *log, apr_pool_t *pool)
 {
     relay_persist_t *p = apr_pcalloc(pool, sizeof(*p));
-    apr_size_t seg_max = 0;
     apr_status_t rv;
     char err[120];
 
@@ -750,17 +814,19 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
     p->shm = shm;
     p->log = log;
     p->disabled = cfg->storage == CHAT_STORAGE_NONE;
+    atomic_init(&p->store_ok, p->disabled ? 0 : 1);
     atomic_init(&p->store_up, p->disabled ? 0 : 1);
+    /* The gauge says 0 only while writes fail or hang, so with STORAGE=none (nothing to fail)
+     * it is 1: chat-restapi's /health takes a 0 from a live relay as the store being down,
+     * and an alert on it never fires for a relay that stores nothing. Until recover has
+     * looked, the store counts as up: a relay that has written nothing is not down. */
+    gauge(p, CHAT_CTR_STORE_UP, 1);
     if (p->disabled) {
         *out = p;
         return APR_SUCCESS;
     }
-    gauge(p, CHAT_CTR_STORE_UP, 1);
     p->enc = apr_palloc(pool, CHAT_MSG_MAX_ENCODED + 1);
-    rv = segment_bytes(cfg, &seg_max, log);
-    if (rv == APR_SUCCESS) {
-        rv = ring_init(&p->jobs, cfg->persist_queue_size, cfg->persist_workers, pool);
-    }
+    rv = ring_init(&p->jobs, cfg->persist_queue_size, cfg->persist_workers, pool);
     if (rv == APR_SUCCESS) {
         rv = ring_init(&p->reads, READ_QUEUE_SIZE, 1, pool);
     }
@@ -777,7 +843,8 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
         rv = check_store_config(p);
     }
     if (rv == APR_SUCCESS) {
-        rv = relay_journal_open(&p->journal, cfg->journal_dir, seg_max, pool);
+        rv = relay_journal_open(&p->journal, cfg->journal_dir,
+                                (apr_size_t)cfg->journal_segment_bytes, pool);
         if (rv != APR_SUCCESS) {
             CHAT_LOG(log, CHAT_LOG_ERROR, "cannot open the journal", "dir", cfg->journal_dir,
                      "err", chat_err_str(rv, err, sizeof(err)));
@@ -807,14 +874,22 @@ apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered)
     relay_journal_stats(p->journal, &before);
     memset(&w, 0, sizeof(w));
     w.once = 1;
+    /* The relay serves only after this returns: a store that does not answer must not hold
+     * it for its own timeouts, so each call gets RECOVER_CALL and what fails is left in the
+     * journal for the writers. */
+    w.call_bound = RECOVER_CALL;
     rv = worker_open(&w, p);
-    if (rv == APR_SUCCESS) {
-        /* Creates the schema before anyone reads, and tells /health the truth from the start. */
-        rv = w.store != NULL ? chat_store_ensure_schema(w.store, SCHEMA_TIMEOUT)
-                             : CHAT_ESTORE_UNAVAILABLE;
-        w.schema_ok = rv == APR_SUCCESS;
-        set_store_up(p, w.schema_ok, rv, w.store);
+    if (rv == APR_SUCCESS && w.store == NULL) {
+        rv = CHAT_ESTORE_UNAVAILABLE;
     }
+    else if (rv == APR_SUCCESS) {
+        /* Creates the schema before anyone reads, and tells /health the truth from the start. */
+        call_begin(&w);
+        rv = chat_store_ensure_schema(w.store, SCHEMA_TIMEOUT);
+        call_end(&w);
+    }
+    w.schema_ok = rv == APR_SUCCESS;
+    set_store_up(p, w.schema_ok, rv, w.store);
     while (rv == APR_SUCCESS) {
         rv = reread_segment(&w);
     }
@@ -850,6 +925,7 @@ apr_status_t relay_persist_start(relay_persist_t *p, void (*wake)(void *arg), vo
     for (i = 0; i < p->cfg->persist_workers; i++) {
         p->workers[i].index = i;
         p->workers[i].p = p;
+        p->workers[i].watched = 1;
     }
     p->reader.index = i;
     p->reader.p = p;
@@ -999,7 +1075,9 @@ void relay_persist_drain(relay_persist_t *p,
 
 int relay_persist_is_store_up(const relay_persist_t *p)
 {
-    return atomic_load(&((relay_persist_t *)p)->store_up);
+    /* Computed, not read from store_up, so /health sees a stall the moment it passes
+     * PERSIST_STALL_MS rather than at the syncer's next round. */
+    return atomic_load(&((relay_persist_t *)p)->store_ok) && !is_stalled(p, apr_time_now());
 }
 
 void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out)
@@ -1056,6 +1134,16 @@ apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline)
     apr_thread_mutex_lock(p->stop_lock);
     p->stopping = 1;
     p->deadline = deadline;
+    /* A call already waiting on the store (an endpoint that never answers) ends at the
+     * deadline too, instead of at its own timeout. */
+    for (i = 0; p->workers != NULL && i < p->cfg->persist_workers; i++) {
+        if (p->workers[i].live != NULL) {
+            chat_store_deadline_set(p->workers[i].live, deadline > 0 ? deadline : 1);
+        }
+    }
+    if (p->reader.live != NULL) {
+        chat_store_deadline_set(p->reader.live, deadline > 0 ? deadline : 1);
+    }
     apr_thread_cond_broadcast(p->stop_cond);
     apr_thread_mutex_unlock(p->stop_lock);
     if (p->started) {

@@ -12,6 +12,7 @@
 
 #include <apr_file_io.h>
 #include <apr_hash.h>
+#include <apr_network_io.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -493,11 +494,13 @@ START_TEST(recover_skips_a_damaged_record_and_keeps_the_ones_after_it)
 }
 END_TEST
 
-/* JOURNAL_SEGMENT_BYTES (configuration file) rotates segments; a run that ends with the store
- * down leaves many of them, and the next run's recover writes and deletes them all. */
+/* JOURNAL_SEGMENT_BYTES (from the environment, like every known variable; the 10k test sets it
+ * in the configuration file) rotates segments; a run that ends with the store down leaves many
+ * of them, and the next run's recover writes and deletes them all. */
 START_TEST(many_leftover_segments_are_all_replayed_and_deleted)
 {
-    static const char *const extra[] = { "PERSIST_WORKERS=1", "PERSIST_QUEUE_SIZE=8", NULL };
+    static const char *const extra[] = { "PERSIST_WORKERS=1", "PERSIST_QUEUE_SIZE=8",
+                                         "JOURNAL_SEGMENT_BYTES=4096", NULL };
     fixture_t f;
     relay_persist_t *p;
     relay_persist_stats_t st;
@@ -505,7 +508,7 @@ START_TEST(many_leftover_segments_are_all_replayed_and_deleted)
     apr_pool_t *run;
     apr_size_t recovered;
 
-    fixture_load(&f, "segs", extra, "JOURNAL_SEGMENT_BYTES=4096\n");
+    fixture_init(&f, "segs", extra);
     store_down(&f);
     ck_assert_int_eq(apr_pool_create(&run, test_pool), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, run), APR_SUCCESS);
@@ -538,21 +541,95 @@ static const struct {
     { "1073741825", CHAT_ECONFIG },      /* above 1 GiB */
     { "-4096", CHAT_ECONFIG },
     { "4096 ", CHAT_ECONFIG },           /* trailing junk */
+    { "", CHAT_ECONFIG },                /* empty is not a number, as for every numeric one */
     { "4096", APR_SUCCESS },
     { "1073741824", APR_SUCCESS },
-    { "", APR_SUCCESS },                 /* empty: the default */
 };
 
+/* JOURNAL_SEGMENT_BYTES is a configuration variable: checked at load (the relay does not
+ * start with a bad one) whether it comes from the environment or the file. */
 START_TEST(journal_segment_bytes_is_checked_row_by_row)
 {
-    fixture_t f;
-    relay_persist_t *p = NULL;
-    const char *text = apr_psprintf(test_pool, "JOURNAL_SEGMENT_BYTES=\"%s\"\n",
-                                    seg_sizes[_i].value);
+    const char *env[] = { apr_pstrcat(test_pool, "JOURNAL_SEGMENT_BYTES=", seg_sizes[_i].value,
+                                      NULL), NULL };
+    chat_config_t *cfg = NULL;
+    char *err = NULL;
 
-    fixture_load(&f, "segsize", NULL, text);
-    ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, test_pool), seg_sizes[_i].want);
-    ck_assert(seg_sizes[_i].want == APR_SUCCESS ? p != NULL : p == NULL);
+    ck_assert_int_eq(chat_config_load(&cfg, NULL, env, &err, test_pool), seg_sizes[_i].want);
+    if (seg_sizes[_i].want == APR_SUCCESS) {
+        ck_assert_int_eq(cfg->journal_segment_bytes, atoi(seg_sizes[_i].value));
+    }
+    else {
+        ck_assert_ptr_null(cfg);
+        ck_assert_ptr_nonnull(strstr(err, "JOURNAL_SEGMENT_BYTES"));
+    }
+}
+END_TEST
+
+START_TEST(journal_segment_bytes_defaults_to_four_mib)
+{
+    const char *env[] = { NULL };
+    chat_config_t *cfg = NULL;
+    char *err = NULL;
+
+    ck_assert_int_eq(chat_config_load(&cfg, NULL, env, &err, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(cfg->journal_segment_bytes, 4 << 20);
+    ck_assert_int_eq(cfg->persist_stall_ms, 5000);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- a store that hangs */
+
+/* A loopback listener that never accepts: the kernel completes the handshake, the request is
+ * sent, and no answer ever comes (the DynamoDB client waits for its own timeout, 10 s). */
+static const char *silent_endpoint(apr_socket_t **out)
+{
+    apr_sockaddr_t *sa, *bound;
+    apr_socket_t *s;
+
+    ck_assert_int_eq(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_bind(s, sa), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_listen(s, 16), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_addr_get(&bound, APR_LOCAL, s), APR_SUCCESS);
+    *out = s;
+    return apr_psprintf(test_pool, "DYNAMODB_ENDPOINT=http://127.0.0.1:%d/", (int)bound->port);
+}
+
+/* The stall watchdog: a write that hangs reports the store down after PERSIST_STALL_MS, while
+ * the call is still waiting (nothing has failed yet), and shutdown cuts the hanging call at its
+ * deadline, leaving the message journaled. */
+START_TEST(a_write_that_hangs_reports_the_store_down_before_it_fails)
+{
+    apr_socket_t *hole;
+    const char *extra[] = { "STORAGE=dynamodb", silent_endpoint(&hole), "AWS_ACCESS_KEY_ID=t",
+                            "AWS_SECRET_ACCESS_KEY=t", "PERSIST_STALL_MS=100",
+                            "PERSIST_WORKERS=1", NULL };
+    fixture_t f;
+    relay_persist_t *p;
+    relay_persist_stats_t st;
+    int polls;
+
+    fixture_init(&f, "stall", extra);
+    ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_start(p, NULL, NULL), APR_SUCCESS);
+    ck_assert_int_eq(relay_persist_is_store_up(p), 1);      /* nothing written: not down */
+    push_n(&f, p, 1, NULL);
+    for (polls = 0; polls < 6000 && relay_persist_is_store_up(p); polls++) {
+        apr_sleep(10 * 1000);
+    }
+    ck_assert_int_eq(relay_persist_is_store_up(p), 0);
+    relay_persist_stats(p, &st);
+    /* The call waits up to 10 s for the silent endpoint; the watchdog spoke after 100 ms. */
+    ck_assert_uint_eq(st.failed, 0);
+    ck_assert_uint_eq(st.written, 0);
+    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + apr_time_from_msec(200)),
+                     APR_TIMEUP);
+    relay_persist_stats(p, &st);
+    ck_assert_uint_eq(st.pending, 1);
+    apr_socket_close(hole);
     rm_rf(f.dir);
 }
 END_TEST
@@ -725,6 +802,8 @@ TCase *tcase_relay_persist(void)
     tcase_add_test(tc, many_leftover_segments_are_all_replayed_and_deleted);
     tcase_add_loop_test(tc, journal_segment_bytes_is_checked_row_by_row, 0,
                         (int)(sizeof(seg_sizes) / sizeof(seg_sizes[0])));
+    tcase_add_test(tc, journal_segment_bytes_defaults_to_four_mib);
+    tcase_add_test(tc, a_write_that_hangs_reports_the_store_down_before_it_fails);
     tcase_add_test(tc, reads_run_on_the_reader_and_come_back_through_the_mailbox);
     tcase_add_test(tc, reads_answer_unavailable_while_the_store_is_down);
     tcase_add_test(tc, storage_none_makes_push_and_read_no_ops_without_a_journal);
