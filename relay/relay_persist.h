@@ -28,7 +28,9 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
 
 /* Before serving: replays any journal left by a previous run into the store (exactly once:
  * writes are idempotent). If the store is unreachable the journal is kept for the workers to
- * retry later; this never fails for that reason. *recovered receives the count replayed. */
+ * retry later; this never fails for that reason. Each store call is bounded to 2 s, so a
+ * store that does not answer delays serving by about that much. Sets the store state (and
+ * the storageUp gauge) from the first call. *recovered receives the count replayed. */
 apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered);
 
 /* Starts the workers and the fsync thread. wake(arg) is called from worker threads when a
@@ -67,7 +69,10 @@ apr_status_t relay_persist_read(relay_persist_t *p, relay_read_kind_e kind, cons
 void relay_persist_drain(relay_persist_t *p,
                          void (*on_result)(void *arg, const relay_read_result_t *r), void *arg);
 
-/* 1 while the last store operation succeeded. */
+/* Any thread: 1 while the last store operation succeeded and no writer's store call has been
+ * waiting for longer than PERSIST_STALL_MS (a store that hangs instead of failing); 0 with
+ * STORAGE=none. The analytics segment's storageUp gauge follows it, except that it stays 1
+ * with STORAGE=none (nothing there can fail). */
 int relay_persist_is_store_up(const relay_persist_t *p);
 
 /* The pipeline's counters (the same numbers go to the analytics segment when one is given). */
@@ -88,7 +93,8 @@ typedef struct relay_persist_stats_t {
 void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out);
 
 /* Stops accepting pushes, drains the queue and the journal into the store until deadline,
- * joins the threads. What could not be written stays in the journal (counted in the log).
+ * joins the threads. Store calls already in flight are cut at deadline too
+ * (chat_store_deadline_set), so a store that never answers cannot hold this past it. What could not be written stays in the journal (counted in the log).
  * APR_SUCCESS or APR_TIMEUP when messages remain journaled. */
 apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline);
 
