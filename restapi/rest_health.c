@@ -1,4 +1,10 @@
 /* rest_health.c: /health and /ready (see rest_health.h).
+ *
+ * "storage" combines two views of the store: this thread's own probe (a read, SELECT 1 or a
+ * DescribeTable) and the relay's, which writes (the storageUp gauge in the analytics segment).
+ * A store can answer reads and still refuse or hang writes (a SQLite database another process
+ * holds locked: WAL readers are not blocked), and only the relay sees that; while the relay is
+ * down its gauge says nothing, so the probe alone decides.
  * Thread: any REST thread, on its own request. */
 #include "rest_health.h"
 
@@ -29,6 +35,17 @@ const char *rest_health_storage(rest_req_t *r)
     return rv == CHAT_ESTORE_DISABLED ? "disabled" : "unavailable";
 }
 
+const char *rest_health_storage_seen(rest_req_t *r, const chat_shm_snapshot_t *snap)
+{
+    if (r->ctx->cfg->storage == CHAT_STORAGE_NONE) {
+        return "disabled";
+    }
+    if (snap->relay_up && snap->counters[CHAT_CTR_STORE_UP] == 0) {
+        return "unavailable";                  /* the writer says so; no need to ask */
+    }
+    return rest_health_storage(r);
+}
+
 /* Takes a snapshot; on a reader error reports the relay as down. */
 static void snapshot(rest_req_t *r, chat_shm_snapshot_t *snap)
 {
@@ -42,10 +59,11 @@ static void snapshot(rest_req_t *r, chat_shm_snapshot_t *snap)
 void rest_health_live(rest_req_t *r)
 {
     chat_shm_snapshot_t *snap = apr_pcalloc(r->pool, sizeof(*snap));
-    const char *storage = rest_health_storage(r);
+    const char *storage;
     int degraded;
 
     snapshot(r, snap);
+    storage = rest_health_storage_seen(r, snap);
     degraded = !snap->relay_up || storage[0] == 'u';
     rest_reply_start(r, 200, REST_JSON);
     rest_buf_printf(&r->body, "{\"status\":\"%s\",\"clients\":%llu,\"storage\":\"%s\","
@@ -58,10 +76,11 @@ void rest_health_live(rest_req_t *r)
 void rest_health_ready(rest_req_t *r)
 {
     chat_shm_snapshot_t *snap = apr_pcalloc(r->pool, sizeof(*snap));
-    const char *storage = rest_health_storage(r);
+    const char *storage;
     const char *reason = NULL;
 
     snapshot(r, snap);
+    storage = rest_health_storage_seen(r, snap);
     if (!snap->relay_up) {
         reason = "analytics segment missing or stale: relay down";
     }
