@@ -40,11 +40,26 @@ static void note_pending(relay_conn_t *c, apr_time_t now)
     }
 }
 
+static relay_frame_t **slot(relay_conn_t *c, int i)
+{
+    return &c->q[(c->q_head + i) % c->q_size];
+}
+
+/* Drops the oldest broadcast; replies queued before it move up one slot, keeping their order.
+ * Only called with q_cap broadcasts queued, so one exists. */
 static void drop_oldest(relay_conn_t *c, apr_time_t now)
 {
-    relay_frame_t *old = c->q[c->q_head];
+    relay_frame_t *old;
+    int i = 0;
 
-    c->q_head = (c->q_head + 1) % c->q_cap;
+    while ((*slot(c, i))->ctl) {
+        i++;
+    }
+    old = *slot(c, i);
+    for (; i > 0; i--) {
+        *slot(c, i) = *slot(c, i - 1);
+    }
+    c->q_head = (c->q_head + 1) % c->q_size;
     c->q_len--;
     if (old->unsent > 0) {
         old->unsent--;
@@ -57,17 +72,56 @@ static void drop_oldest(relay_conn_t *c, apr_time_t now)
     chat_shm_add(c->srv->shm, CHAT_CTR_SLOW_DROPPED, 1);
 }
 
+/* Makes room for one more entry: the ring doubles from RELAY_Q_MIN up to what q_cap broadcasts
+ * and RELAY_CTL_MAX replies need. APR_ENOMEM when malloc fails. */
+static apr_status_t grow_queue(relay_conn_t *c)
+{
+    int most = c->q_cap + RELAY_CTL_MAX;
+    int size, i;
+    relay_frame_t **q;
+
+    if (c->q_len < c->q_size) {
+        return APR_SUCCESS;
+    }
+    size = c->q_size == 0 ? RELAY_Q_MIN : 2 * c->q_size;
+    size = size < most ? size : most;
+    q = malloc((size_t)size * sizeof(*q));
+    if (q == NULL) {
+        return APR_ENOMEM;
+    }
+    for (i = 0; i < c->q_len; i++) {
+        q[i] = *slot(c, i);
+    }
+    free(c->q);
+    c->q = q;
+    c->q_size = size;
+    c->q_head = 0;
+    return APR_SUCCESS;
+}
+
 void relay_conn_enqueue_own(relay_conn_t *c, relay_frame_t *f, apr_time_t now)
 {
-    if (c->q == NULL || c->close_code != 0) {
+    if (!c->q_open || c->close_code != 0) {
         relay_frame_unref(f);
         return;
     }
-    if (c->q_len == c->q_cap) {
+    if (f->ctl && c->q_ctl >= RELAY_CTL_MAX) {
+        relay_frame_unref(f);            /* it does not even read its own replies */
+        chat_shm_add(c->srv->shm, CHAT_CTR_SLOW_DISCONNECTS, 1);
+        relay_conn_close(c, CLOSE_TRY_AGAIN_LATER, "too slow");
+        return;
+    }
+    if (!f->ctl && c->q_len - c->q_ctl >= c->q_cap) {
         drop_oldest(c, now);
     }
-    c->q[(c->q_head + c->q_len) % c->q_cap] = f;
+    if (grow_queue(c) != APR_SUCCESS) {
+        relay_frame_unref(f);
+        relay_conn_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+        return;
+    }
+    *slot(c, c->q_len) = f;
     c->q_len++;
+    c->q_ctl += f->ctl;
     note_pending(c, now);
     relay_conn_want_write(c);
 }
@@ -105,9 +159,9 @@ static void release_backlog(relay_conn_t *c)
 static void release_queue(relay_conn_t *c)
 {
     while (c->q_len > 0) {
-        relay_frame_t *f = c->q[c->q_head];
+        relay_frame_t *f = *slot(c, 0);
 
-        c->q_head = (c->q_head + 1) % c->q_cap;
+        c->q_head = (c->q_head + 1) % c->q_size;
         c->q_len--;
         if (f->unsent > 0) {
             f->unsent--;
@@ -116,6 +170,8 @@ static void release_queue(relay_conn_t *c)
     }
     free(c->q);
     c->q = NULL;
+    c->q_size = c->q_head = c->q_ctl = 0;
+    c->q_open = 0;
 }
 
 /* ------------------------------------------------------------------ per-connection frames */
@@ -150,13 +206,18 @@ void relay_conn_send_ack(relay_conn_t *c, const char *nonce, const relay_frame_t
                          apr_time_t now)
 {
     char esc[6 * CHAT_MSG_MAX_NONCE * 4 + 1], buf[sizeof(esc) + 160];
+    relay_frame_t *f;
     int n;
 
     escape(esc, sizeof(esc), nonce);
     n = snprintf(buf, sizeof(buf),
                  "{\"type\":\"ack\",\"nonce\":\"%s\",\"messageId\":\"%s\",\"seq\":%"
                  APR_INT64_T_FMT "}", esc, msg->message_id, msg->seq);
-    relay_conn_enqueue_own(c, relay_frame_create(buf, (apr_size_t)n), now);
+    f = relay_frame_create(buf, (apr_size_t)n);
+    if (f != NULL) {
+        f->ctl = 1;
+        relay_conn_enqueue_own(c, f, now);
+    }
 }
 
 void relay_conn_send_reject(relay_conn_t *c, const char *nonce, apr_status_t why,
@@ -188,6 +249,7 @@ void relay_conn_send_reject(relay_conn_t *c, const char *nonce, apr_status_t why
         f = relay_frame_create(buf, (apr_size_t)(n < (int)sizeof(buf) ? n : (int)sizeof(buf) - 1));
     }
     if (f != NULL) {
+        f->ctl = 1;
         relay_conn_enqueue_own(c, f, now);
     }
 }
@@ -217,15 +279,11 @@ int relay_conn_on_established(relay_server_t *srv, relay_conn_t *c)
         return -1;
     }
     c->q_cap = cfg->client_send_queue > 0 ? cfg->client_send_queue : 1;
-    c->q = calloc((size_t)c->q_cap, sizeof(*c->q));
-    if (c->q == NULL) {
-        return -1;
-    }
+    c->q_open = 1;
     chat_id_next_client(&srv->ids, c->client_id);
     chat_bucket_init(&c->bucket, cfg->rate_per_sec, cfg->rate_burst, now);
     if (relay_room_join(srv, c, now) != APR_SUCCESS) {
-        free(c->q);                      /* lws may skip CLOSED for a refused ESTABLISHED */
-        c->q = NULL;
+        release_queue(c);                /* lws may skip CLOSED for a refused ESTABLISHED */
         c->srv = NULL;
         return -1;
     }
@@ -292,6 +350,11 @@ void relay_conn_check(relay_conn_t *c, apr_time_t now)
     apr_interval_time_t slow = apr_time_from_sec(cfg->slow_client_timeout_s);
     apr_interval_time_t stall = apr_time_from_sec(cfg->send_timeout_s);
 
+    if (c->q_len == 0 && c->q != NULL) {
+        free(c->q);                      /* quiet for a tick: an idle connection holds no ring */
+        c->q = NULL;
+        c->q_size = c->q_head = 0;
+    }
     if (c->close_code != 0 || c->state != RELAY_CONN_LIVE) {
         return;                          /* a connection waiting for storage is not slow */
     }
@@ -373,7 +436,14 @@ int relay_conn_on_receive(relay_server_t *srv, relay_conn_t *c, const void *in, 
     }
     if (c->rx_len + len + remaining > CHAT_MSG_MAX_FRAME) {
         chat_shm_add(srv->shm, CHAT_CTR_REJ_TOO_LARGE, 1);
-        return close_now(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_len = 0;
+        /* Closed from the next writeable, not from here: lws 4.1 drops the close frame when a
+         * RECEIVE callback closes while more of the client's data waits in its rx buffer (a
+         * message in many small fragments), and the client would see a bare TCP close. */
+        relay_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
+        return 0;
     }
     now = apr_time_now();
     if (final && c->rx_len == 0) {
@@ -409,7 +479,7 @@ static relay_frame_t *peek_next(relay_conn_t *c)
         c->backlog = NULL;
         c->bl_len = c->bl_pos = 0;
     }
-    return c->q_len > 0 ? c->q[c->q_head] : NULL;
+    return c->q_len > 0 ? *slot(c, 0) : NULL;
 }
 
 static void pop_next(relay_conn_t *c, apr_time_t now)
@@ -420,9 +490,10 @@ static void pop_next(relay_conn_t *c, apr_time_t now)
         f = c->backlog[c->bl_pos++];
     }
     else {
-        f = c->q[c->q_head];
-        c->q_head = (c->q_head + 1) % c->q_cap;
+        f = *slot(c, 0);
+        c->q_head = (c->q_head + 1) % c->q_size;
         c->q_len--;
+        c->q_ctl -= f->ctl;
     }
     if (f->unsent > 0 && --f->unsent == 0 && f->received != 0) {
         chat_shm_latency(c->srv->shm, now - f->received);
@@ -455,6 +526,40 @@ static apr_size_t put_missed_notice(relay_conn_t *c, char *out, apr_size_t len, 
     return len;
 }
 
+/* After a write: either everything went out, or ask for the next writeable. */
+static void after_write(relay_conn_t *c, apr_time_t now)
+{
+    if (c->q_len == 0 && c->bl_pos >= c->bl_len) {
+        c->pending_since = 0;
+        c->behind_since = 0;             /* caught up */
+        if (c->missed > 0) {
+            relay_conn_want_write(c);    /* the notice did not fit: next time */
+        }
+    }
+    else {
+        c->pending_since = now;          /* progress; more to send */
+        relay_conn_want_write(c);
+    }
+}
+
+/* The one pending frame goes out from its own buffer, which has LWS_PRE headroom: the header
+ * lws writes there is the same for every recipient (same length, unmasked), so a shared frame
+ * can be written by each in turn without the copy into srv->tx. */
+static int write_alone(relay_conn_t *c, relay_frame_t *f, apr_time_t now)
+{
+    int n;
+
+    relay_frame_ref(f);                  /* pop_next may drop the last queue reference */
+    pop_next(c, now);
+    n = lws_write(c->wsi, (unsigned char *)relay_frame_data(f), f->len, LWS_WRITE_TEXT);
+    n = n < (int)f->len ? -1 : 0;
+    relay_frame_unref(f);
+    if (n == 0) {
+        after_write(c, now);
+    }
+    return n;
+}
+
 int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
 {
     char *out = (char *)srv->tx + LWS_PRE;
@@ -471,6 +576,10 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
     }
     if (c->state != RELAY_CONN_LIVE) {
         return 0;                        /* replay first: the backlog is not built yet */
+    }
+    f = peek_next(c);
+    if (f != NULL && c->missed == 0 && (c->bl_len - c->bl_pos) + c->q_len == 1) {
+        return write_alone(c, f, now);
     }
     while ((f = peek_next(c)) != NULL) {
         if (len > 0 && len + 1 + f->len > RELAY_TX_MAX) {
@@ -491,16 +600,6 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
     if (lws_write(c->wsi, (unsigned char *)out, len, LWS_WRITE_TEXT) < (int)len) {
         return -1;
     }
-    if (c->q_len == 0 && c->bl_pos >= c->bl_len) {
-        c->pending_since = 0;
-        c->behind_since = 0;             /* caught up */
-        if (c->missed > 0) {
-            relay_conn_want_write(c);    /* the notice did not fit: next time */
-        }
-    }
-    else {
-        c->pending_since = now;          /* progress; more to send */
-        relay_conn_want_write(c);
-    }
+    after_write(c, now);
     return 0;
 }

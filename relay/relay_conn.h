@@ -6,8 +6,12 @@
  * inbound frame are malloc'd. relay_room.c walks room members through the fields below, which
  * is why the struct is visible to the relay's files (nobody outside relay/ includes this).
  *
- * Outbound path: the room enqueues shared frames (relay_conn_enqueue); a full ring drops its
- * oldest entry and counts it. On LWS_CALLBACK_SERVER_WRITEABLE the backlog (hello, replay,
+ * Outbound path: the room enqueues shared frames (relay_conn_enqueue); a ring holding
+ * CLIENT_SEND_QUEUE broadcasts drops its oldest broadcast and counts it. Replies to the client
+ * itself (ack, error, rejection notices: frame->ctl) are never dropped; at most RELAY_CTL_MAX
+ * of them wait, beyond that the client is not reading and is closed with 1013. The ring is
+ * allocated at the first enqueue and doubles from RELAY_Q_MIN slots, so an idle connection
+ * holds none. On LWS_CALLBACK_SERVER_WRITEABLE the backlog (hello, replay,
  * resume) goes first, then the ring, coalesced into one text frame of up to RELAY_TX_MAX bytes
  * joined by '\n': one lws_write per writeable, one lws_callback_on_writable per batch.
  *
@@ -45,8 +49,12 @@ struct relay_conn_t {
     char *rx;                                  /* partial inbound message (malloc'd) */
     apr_size_t rx_len;
 
-    relay_frame_t **q;                         /* outbound ring, q_cap = CLIENT_SEND_QUEUE */
-    int q_cap, q_head, q_len;
+    relay_frame_t **q;                         /* outbound ring of q_size slots, grown on
+                                                * demand; NULL until the first enqueue */
+    int q_cap;                                 /* CLIENT_SEND_QUEUE: broadcasts held at most */
+    int q_size, q_head, q_len;                 /* q_len counts every entry */
+    int q_ctl;                                 /* entries that are replies (frame->ctl) */
+    int q_open;                                /* accepts frames: established, not closed */
     relay_frame_t **backlog;                   /* sent before the ring; malloc'd */
     int bl_len, bl_pos;
     apr_uint64_t missed;                       /* dropped, not yet reported to the client */
@@ -55,11 +63,16 @@ struct relay_conn_t {
     int want_write;                            /* lws_callback_on_writable requested */
 };
 
+/* Replies (frame->ctl) one connection may have waiting before it is closed as not reading. */
+#define RELAY_CTL_MAX 256
+/* The outbound ring's first allocation, in slots. */
+#define RELAY_Q_MIN 8
+
 /* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: adopts the identity the gate approved for wsi.
  * Returns 0, or -1 to refuse (no approval recorded for this wsi). */
 int relay_conn_on_filter(relay_server_t *srv, relay_conn_t *c, struct lws *wsi);
 
-/* LWS_CALLBACK_ESTABLISHED: allocates the ring, counts the connection, joins the room. 0/-1. */
+/* LWS_CALLBACK_ESTABLISHED: opens the queue, counts the connection, joins the room. 0/-1. */
 int relay_conn_on_established(relay_server_t *srv, relay_conn_t *c);
 
 /* LWS_CALLBACK_RECEIVE: reassembles fragments (up to CHAT_MSG_MAX_FRAME, else close 1009),
@@ -72,10 +85,12 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c);
 /* LWS_CALLBACK_CLOSED: leaves the room and releases everything the connection holds. */
 void relay_conn_on_closed(relay_server_t *srv, relay_conn_t *c);
 
-/* Queues a shared frame (takes a reference). A full ring drops its oldest frame. */
+/* Queues a shared frame (takes a reference). With CLIENT_SEND_QUEUE broadcasts queued the
+ * oldest broadcast is dropped (replies never are). */
 void relay_conn_enqueue(relay_conn_t *c, relay_frame_t *f, apr_time_t now);
 
-/* Queues a frame made for this connection alone (takes over the caller's reference). */
+/* Queues a frame made for this connection alone (takes over the caller's reference). A frame
+ * with ctl set is a reply: never dropped; the RELAY_CTL_MAX+1st closes the connection (1013). */
 void relay_conn_enqueue_own(relay_conn_t *c, relay_frame_t *f, apr_time_t now);
 
 /* Installs the backlog (takes over the array and its references), marks the connection

@@ -17,6 +17,8 @@
 typedef struct relay_frame_t {
     int refs;
     int unsent;                          /* recipients yet to write it */
+    int ctl;                             /* a reply to one client (ack, error, notice): never
+                                          * dropped by the slow-consumer policy */
     apr_int64_t seq;                     /* 0: not a sequenced message (notices, acks) */
     apr_time_t received;                 /* inbound receipt, for latency; 0: none */
     apr_uint64_t nonce_key;              /* relay_frame_nonce_key of the sender's nonce, or 0 */

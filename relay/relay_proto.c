@@ -8,8 +8,13 @@
 #include "relay_http.h"
 #include "relay_room.h"
 
-/* lws hands each RECEIVE at most this much; larger messages arrive in pieces. */
-#define RELAY_RX_BUFFER CHAT_MSG_MAX_FRAME
+/* lws allocates this much per connection and hands each RECEIVE at most this much; larger
+ * messages arrive in pieces that relay_conn_on_receive gathers (up to CHAT_MSG_MAX_FRAME).
+ * A typical chat frame (~100-300 bytes) fits; 8 KiB here cost 8 KiB per idle connection. */
+#define RELAY_RX_BUFFER 512
+/* One send() may carry a whole coalesced frame and its header. lws's default (0) limits each
+ * send() to rx_buffer_size and buffers (copies) the rest of the frame until later writeables. */
+#define RELAY_TX_PACKET (RELAY_TX_MAX + 16)
 
 static int on_event_wait_cancelled(relay_server_t *srv)
 {
@@ -63,7 +68,8 @@ static int relay_proto_callback(struct lws *wsi, enum lws_callback_reasons reaso
 }
 
 static const struct lws_protocols protocols[] = {
-    { "chat", relay_proto_callback, sizeof(relay_conn_t), RELAY_RX_BUFFER, 0, NULL, 0 },
+    { "chat", relay_proto_callback, sizeof(relay_conn_t), RELAY_RX_BUFFER, 0, NULL,
+      RELAY_TX_PACKET },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
