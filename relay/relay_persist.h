@@ -94,7 +94,8 @@ void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out);
 
 /* Stops accepting pushes, drains the queue and the journal into the store until deadline,
  * joins the threads. Store calls already in flight are cut at deadline too
- * (chat_store_deadline_set), so a store that never answers cannot hold this past it. What could not be written stays in the journal (counted in the log).
+ * (chat_store_deadline_set), so a store that never answers cannot hold this past it. What
+ * could not be written stays in the journal (counted in the log).
  * APR_SUCCESS or APR_TIMEUP when messages remain journaled. */
 apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline);
 
