@@ -210,7 +210,7 @@ void rest_analytics_status(rest_req_t *r)
                     s->relay_up ? (long long)apr_time_sec(r->now - s->start_time) : 0LL);
     rest_buf_printf(b, "RestapiUptime: %lld\n",
                     (long long)apr_time_sec(r->now - r->ctx->started));
-    rest_buf_printf(b, "Storage: %s\n", rest_health_storage(r));
+    rest_buf_printf(b, "Storage: %s\n", rest_health_storage_seen(r, s));
     for (i = 0; i < CHAT_CTR__COUNT; i++) {
         const char *key = chat_shm_counter_key(i);
 

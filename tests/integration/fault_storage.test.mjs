@@ -101,6 +101,9 @@ async function underLoad(name, s, c, outage, stored, { apacheSeesIt }) {
       const h = await apacheHealth(s);
       return h.storage === 'unavailable' && h.status !== 'ok';
     }, { timeoutMs: OUTAGE_S * 1000, intervalMs: 200, what: `${name}: /health through Apache storage unavailable` });
+    // the monitoring page tells the same story as /health
+    const status = await (await fetch(`${s.baseUrl}/api/status?auto`)).text();
+    assert.match(status, /^Storage: unavailable$/m, `${name}: /api/status?auto during the outage`);
   }
   const left = OUTAGE_S * 1000 - (Date.now() - downAt);
   if (left > 0) await sleep(left);
