@@ -10,8 +10,11 @@
 
 /* lws allocates this much per connection and hands each RECEIVE at most this much; larger
  * messages arrive in pieces that relay_conn_on_receive gathers (up to CHAT_MSG_MAX_FRAME).
- * A typical chat frame (~100-300 bytes) fits; 8 KiB here cost 8 KiB per idle connection. */
-#define RELAY_RX_BUFFER 512
+ * It also bounds what lws 4.1 parses from one connection per service pass: 512 bytes would save
+ * 7.5 KiB per idle connection (3.5 kB instead of 8.5 kB each) but lets a publisher's messages in
+ * a few at a time, so each write round coalesces less and a 1000-member room at 1600 msg/s
+ * falls behind (docs/PERFORMANCE.md). Throughput wins here. */
+#define RELAY_RX_BUFFER CHAT_MSG_MAX_FRAME
 /* One send() may carry a whole coalesced frame and its header. lws's default (0) limits each
  * send() to rx_buffer_size and buffers (copies) the rest of the frame until later writeables. */
 #define RELAY_TX_PACKET (RELAY_TX_MAX + 16)
