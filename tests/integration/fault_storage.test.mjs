@@ -20,7 +20,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { startStack } from './lib/apache.mjs';
-import { startDynalite } from './lib/dynalite.mjs';
+import { scanIds, startDynalite } from './lib/dynalite.mjs';
 import { connect } from './lib/relay.mjs';
 import { sleep, tmpDir, waitFor } from './lib/util.mjs';
 
@@ -138,30 +138,6 @@ async function underLoad(name, s, c, outage, stored, { apacheSeesIt }) {
   return { messages: acked.length, healthSaidUnavailable: seenAfter !== null && stillDown };
 }
 
-// Every MessageID in the table (Scan, paged), straight from dynalite.
-async function scanIds(endpoint) {
-  const ids = [];
-  let start;
-  for (let page = 0; page < 200; page++) {
-    const res = await fetch(endpoint, {
-      method: 'POST',
-      headers: {
-        'X-Amz-Target': 'DynamoDB_20120810.Scan',
-        'Content-Type': 'application/x-amz-json-1.0',
-        'X-Amz-Date': '20260101T000000Z',
-        Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, '
-          + 'SignedHeaders=host;x-amz-date, Signature=00',
-      },
-      body: JSON.stringify({ TableName: TABLE, ExclusiveStartKey: start }),
-    });
-    const body = await res.json();
-    if (res.status !== 200) throw new Error(`Scan: ${res.status} ${JSON.stringify(body)}`);
-    for (const item of body.Items) ids.push(item.MessageID.S);
-    if (!body.LastEvaluatedKey) return ids;
-    start = body.LastEvaluatedKey;
-  }
-  throw new Error('too many pages');
-}
 
 async function dynamoOutage() {
   const dbDir = `${tmpDir('fault-dyn-')}/db`;

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startRelay, connect } from './lib/relay.mjs';
-import { startDynalite } from './lib/dynalite.mjs';
+import { scanIds, startDynalite } from './lib/dynalite.mjs';
 import { tmpDir, waitFor } from './lib/util.mjs';
 
 const TABLE = 'chat-messages';
@@ -46,30 +46,6 @@ function forwarder() {
   });
 }
 
-// Every MessageID in the table (Scan, paged). Dynalite checks the form of the signature only.
-async function scanIds(endpoint) {
-  const ids = [];
-  let start;
-  for (let page = 0; page < 100; page++) {
-    const res = await fetch(endpoint, {
-      method: 'POST',
-      headers: {
-        'X-Amz-Target': 'DynamoDB_20120810.Scan',
-        'Content-Type': 'application/x-amz-json-1.0',
-        'X-Amz-Date': '20260101T000000Z',
-        Authorization: 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, '
-          + 'SignedHeaders=host;x-amz-date, Signature=00',
-      },
-      body: JSON.stringify({ TableName: TABLE, ExclusiveStartKey: start }),
-    });
-    const body = await res.json();
-    if (res.status !== 200) throw new Error(`Scan: ${res.status} ${JSON.stringify(body)}`);
-    for (const item of body.Items) ids.push(item.MessageID.S);
-    if (!body.LastEvaluatedKey) return ids;
-    start = body.LastEvaluatedKey;
-  }
-  throw new Error('too many pages');
-}
 
 async function sendAcked(client, n, tag) {
   const before = client.messages.filter((m) => m.type === 'ack').length;
