@@ -2,7 +2,7 @@
 # configuration and secrets files, the systemd units, the logrotate snippet, the state, runtime
 # and log directories and the built frontend (issues 6 and 10). Everything install-data-local
 # adds, uninstall-local removes, except what the admin changed or the daemons wrote.
-EXTRA_DIST += httpd-conf/chat-analytics.conf.in httpd-conf/httpd.conf.in \
+EXTRA_DIST += httpd-conf/chat-analytics.conf.in httpd-conf/httpd.conf.in httpd-conf/placeholder.html \
 	etc/chat-analytics.conf.example etc/secrets.conf.example etc/chat-analytics.logrotate.in \
 	systemd/chat-relay.service.in systemd/chat-restapi.service.in \
 	httpd-conf/measure-ws-capacity.mjs
@@ -73,14 +73,20 @@ install-data-local: $(CHAT_GENERATED)
 	chmod 750 "$(DESTDIR)$(chatstatedir)" "$(DESTDIR)$(chatrundir)" "$(DESTDIR)$(chatlogdir)"
 	$(MKDIR_P) "$(DESTDIR)$(systemdunitdir)"
 	$(INSTALL_DATA) systemd/chat-relay.service systemd/chat-restapi.service "$(DESTDIR)$(systemdunitdir)"
-	@for d in "$(abs_top_builddir)/frontend/dist" "$(abs_top_srcdir)/frontend/dist"; do \
+	@$(MKDIR_P) "$(DESTDIR)$(chat_wwwdir)"; found=no; \
+	for d in "$(abs_top_builddir)/frontend/dist" "$(abs_top_srcdir)/frontend/dist"; do \
 	  if test -f "$$d/index.html"; then \
 	    echo " install frontend $$d -> $(DESTDIR)$(chat_wwwdir)"; \
-	    $(MKDIR_P) "$(DESTDIR)$(chat_wwwdir)" && cp -R "$$d/." "$(DESTDIR)$(chat_wwwdir)/" \
-	      && chmod -R u+w,go+rX "$(DESTDIR)$(chat_wwwdir)"; \
-	    break; \
+	    cp -R "$$d/." "$(DESTDIR)$(chat_wwwdir)/" || exit 1; \
+	    found=yes; break; \
 	  fi; \
-	done
+	done; \
+	if test $$found = no; then \
+	  echo " install a placeholder page -> $(DESTDIR)$(chat_wwwdir) (frontend not built:"; \
+	  echo "   cd frontend && npm ci && npm run build, then make install again)"; \
+	  $(INSTALL_DATA) $(top_srcdir)/httpd-conf/placeholder.html "$(DESTDIR)$(chat_wwwdir)/index.html"; \
+	fi; \
+	chmod -R u+w,go+rX "$(DESTDIR)$(chat_wwwdir)"
 
 # The steps left to the admin, printed last (install-data-hook runs after every other install
 # rule).
