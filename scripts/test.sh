@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up on Debian 12 and runs every test of chat-analytics:
 #   1. Check unit tests + layering check (make check, built with ASan+UBSan)
-#   2. integration tests: the real relay, chat-restapi, Apache, SQLite and dynalite (node:test)
-#   3. frontend: lint, Vitest, type-checked build
+#   2. frontend: lint, Vitest, type-checked build (first, so the browser checks have a page)
+#   3. integration tests: the real relay, chat-restapi, Apache, SQLite and dynalite (node:test)
 #   4. browser end-to-end tests: Debian's Chromium through Apache (playwright-core)
 #   5. hardening: each libFuzzer harness for 5 s (clang tree in _build/fuzz) and valgrind
 #      memcheck over every Check program (make check-valgrind in _build/plain)
@@ -21,7 +21,7 @@ for arg in "$@"; do
         *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
     esac
 done
-stages=${CHAT_TEST_STAGES:-"unit integration frontend e2e hardening distcheck"}
+stages=${CHAT_TEST_STAGES:-"unit frontend integration e2e hardening distcheck"}
 [ "$quick" = yes ] && stages=${stages//distcheck/}
 jobs=$(nproc 2>/dev/null || echo 2)
 
