@@ -173,8 +173,10 @@ async function sqliteOutage() {
     await waitFor(async () => (await relayHealth(s)).storage === 'ok', { what: 'sqlite up' });
     return await scenario('sqlite', s, {
       async down() {
-        locker = spawn('sqlite3', [s.env.SQLITE_PATH], { stdio: ['pipe', 'pipe', 'inherit'] });
-        locker.stdin.write('BEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
+        // -bail: if BEGIN fails, sqlite3 exits instead of going on to print 'locked'; the busy
+        // timeout lets it wait out a save of the relay's that holds the write lock right now.
+        locker = spawn('sqlite3', ['-bail', s.env.SQLITE_PATH], { stdio: ['pipe', 'pipe', 'inherit'] });
+        locker.stdin.write('.timeout 20000\nBEGIN EXCLUSIVE;\nSELECT \'locked\';\n');
         await new Promise((resolve, reject) => {
           locker.stdout.on('data', (d) => { if (d.toString().includes('locked')) resolve(); });
           locker.on('exit', () => reject(new Error('sqlite3 exited before locking')));
