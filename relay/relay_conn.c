@@ -22,6 +22,12 @@
 
 #define CLOSE_TRY_AGAIN_LATER 1013
 #define CLOSE_GRACE_S 3          /* a closing client that does not read is cut after this */
+/* An oversized message is read to its end before the 1009 goes out, so the socket is not
+ * closed with the client's data unread: the kernel would answer that data with a reset, which
+ * can destroy the close frame in a proxy's (Apache's) receive buffer before it is forwarded.
+ * A client that keeps sending, or stops mid-message, is closed at these bounds instead. */
+#define DISCARD_MAX (256 * 1024)
+#define DISCARD_GRACE (APR_USEC_PER_SEC)
 
 /* ------------------------------------------------------------------ outbound queue */
 
@@ -355,6 +361,9 @@ void relay_conn_check(relay_conn_t *c, apr_time_t now)
         c->q = NULL;
         c->q_size = c->q_head = 0;
     }
+    if (c->discard_until != 0 && now >= c->discard_until) {
+        relay_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
+    }
     if (c->close_code != 0 || c->state != RELAY_CONN_LIVE) {
         return;                          /* a connection waiting for storage is not slow */
     }
@@ -430,6 +439,13 @@ int relay_conn_on_receive(relay_server_t *srv, relay_conn_t *c, const void *in, 
     if (c->srv != srv || c->close_code != 0) {
         return 0;
     }
+    if (c->discard_until != 0) {
+        c->discarded += len;
+        if (final || c->discarded > DISCARD_MAX) {
+            relay_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
+        }
+        return 0;
+    }
     if (lws_frame_is_binary(c->wsi)) {
         chat_shm_add(srv->shm, CHAT_CTR_REJ_INVALID, 1);
         return close_now(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames not accepted");
@@ -439,10 +455,16 @@ int relay_conn_on_receive(relay_server_t *srv, relay_conn_t *c, const void *in, 
         free(c->rx);
         c->rx = NULL;
         c->rx_len = 0;
-        /* Closed from the next writeable, not from here: lws 4.1 drops the close frame when a
+        /* Closed from a later writeable, not from here: lws 4.1 drops the close frame when a
          * RECEIVE callback closes while more of the client's data waits in its rx buffer (a
-         * message in many small fragments), and the client would see a bare TCP close. */
-        relay_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
+         * message in many small fragments), and the client would see a bare TCP close. And
+         * not before the rest of the message is read (DISCARD_MAX). */
+        if (final) {
+            relay_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
+        } else {
+            c->discard_until = apr_time_now() + DISCARD_GRACE;
+            c->discarded = len;
+        }
         return 0;
     }
     now = apr_time_now();

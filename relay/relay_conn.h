@@ -48,6 +48,9 @@ struct relay_conn_t {
 
     char *rx;                                  /* partial inbound message (malloc'd) */
     apr_size_t rx_len;
+    apr_time_t discard_until;                  /* nonzero: reading an oversized message to
+                                                * its end (or this deadline) before the 1009 */
+    apr_size_t discarded;                      /* bytes of it read and dropped so far */
 
     relay_frame_t **q;                         /* outbound ring of q_size slots, grown on
                                                 * demand; NULL until the first enqueue */

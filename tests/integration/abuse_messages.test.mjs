@@ -49,6 +49,21 @@ for (const [where, wsBase] of [['directly', () => s.relayUrl], ['through Apache'
       await Promise.all([bystander.close(), b.close()]);
     });
 
+    test('an oversized frame arriving in two parts is read to its end, then 1009 without a reset', async () => {
+      const c = await openRaw(`slow-${tag}`);
+      const payload = Buffer.from(`{"type":"chat","content":"${'s'.repeat(20000)}"}`);
+      const frame = encodeFrame({ opcode: OP.TEXT, payload });
+      c.sendRaw(frame.subarray(0, 10000));
+      await sleep(300);
+      assert.equal(c.closeFrame(), null, 'no close while the message is still arriving');
+      c.sendRaw(frame.subarray(10000));
+      const end = await c.closed(10000);
+      assert.ok(end.ended);
+      assert.equal(end.code, 1009);
+      assert.equal(c.error, null, 'the relay read what the client sent before closing');
+      await relayServes();
+    });
+
     test('fragments of 3 KiB adding up past 8 KiB close with 1009', async () => {
       const c = await openRaw(`frag-${tag}`);
       c.send({ opcode: OP.TEXT, payload: `{"type":"chat","content":"${'y'.repeat(3000)}`, fin: false });

@@ -182,12 +182,13 @@ export class RawWs {
     this.buf = Buffer.alloc(0);
     this.frames = [];        // { fin, opcode, payload }
     this.protocolError = null;
+    this.error = null;       // a socket error (ECONNRESET: the server reset the connection)
     this.ended = false;
     this.endedP = new Promise((resolve) => {
       sock.on('close', () => { this.ended = true; resolve(); });
     });
     sock.on('data', (d) => this.onData(d));
-    sock.on('error', () => {});
+    sock.on('error', (e) => { this.error = this.error || e; });
   }
 
   onData(d) {
