@@ -3,13 +3,13 @@
 # (issue 9; docs/HARDENING.md says how to run each).
 
 FUZZ_HARNESSES = fuzz/fuzz_msg fuzz/fuzz_token fuzz/fuzz_config fuzz/fuzz_dynamo \
-	fuzz/fuzz_journal fuzz/fuzz_rest
+	fuzz/fuzz_journal fuzz/fuzz_rest fuzz/fuzz_wsscan
 FUZZ_CFLAGS = $(AM_CFLAGS) -Wno-missing-prototypes
 FUZZ_LINK_FLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 if FUZZING
 noinst_PROGRAMS += fuzz/fuzz_msg fuzz/fuzz_token fuzz/fuzz_config fuzz/fuzz_dynamo \
-	fuzz/fuzz_journal fuzz/fuzz_rest
+	fuzz/fuzz_journal fuzz/fuzz_rest fuzz/fuzz_wsscan
 endif
 
 fuzz_fuzz_msg_SOURCES = fuzz/fuzz_msg.c fuzz/fuzz_common.h
@@ -44,6 +44,13 @@ fuzz_fuzz_rest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/restapi
 fuzz_fuzz_rest_CFLAGS = $(FUZZ_CFLAGS)
 fuzz_fuzz_rest_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_rest_LDADD = $(CHAT_COMMON_LIBS) -lpthread
+
+fuzz_fuzz_wsscan_SOURCES = fuzz/fuzz_wsscan.c fuzz/fuzz_common.h \
+	relay/relay_wsscan.c relay/relay_wsscan.h
+fuzz_fuzz_wsscan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+fuzz_fuzz_wsscan_CFLAGS = $(FUZZ_CFLAGS)
+fuzz_fuzz_wsscan_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_wsscan_LDADD = $(CHAT_COMMON_LIBS)
 
 EXTRA_DIST += fuzz/run-smoke.sh fuzz/corpus fuzz/dicts fuzz/valgrind.supp
 

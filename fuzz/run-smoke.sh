@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-smoke.sh: runs each libFuzzer harness for a few seconds over its committed seed corpus
 # and fails when one finds a crash, a leak, a timeout or a broken property.
-#   fuzz/run-smoke.sh BUILD_DIR [SECONDS_EACH]     (default 5 s each, ~30 s for all six)
+#   fuzz/run-smoke.sh BUILD_DIR [SECONDS_EACH]     (default 5 s each, ~35 s for all seven)
 # BUILD_DIR is a tree configured with CC=clang --enable-fuzzing and the harnesses built
 # (make fuzz-smoke does both steps). New inputs go to a temporary directory, so the committed
 # corpus never changes; a crashing input is kept under BUILD_DIR/fuzz/artifacts/.
@@ -11,7 +11,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run-smoke.sh BUILD_DIR [SECONDS_EACH]}
 secs=${2:-5}
-harnesses="msg token config dynamo journal rest"
+harnesses="msg token config dynamo journal rest wsscan"
 
 dict_of() {
     case "$1" in

@@ -7,6 +7,7 @@
 #include "relay_gate.h"
 #include "relay_http.h"
 #include "relay_room.h"
+#include "relay_wscheck.h"
 
 /* lws allocates this much per connection and hands each RECEIVE at most this much; larger
  * messages arrive in pieces that relay_conn_on_receive gathers (up to CHAT_MSG_MAX_FRAME).
@@ -39,6 +40,26 @@ static int on_peer_close(struct lws *wsi, const unsigned char *in, size_t len)
     return 0;
 }
 
+/* relay_wscheck found a client frame breaking RFC 6455: refuse it like the relay's own checks. */
+static void on_frame_violation(void *arg, int code, const char *reason)
+{
+    relay_conn_t *c = arg;
+
+    chat_shm_add(c->srv->shm, CHAT_CTR_REJ_INVALID, 1);
+    relay_conn_close(c, code, reason);
+}
+
+static int on_established(relay_server_t *srv, relay_conn_t *c, struct lws *wsi)
+{
+    if (relay_conn_on_established(srv, c) != 0) {
+        return -1;
+    }
+    if (!lws_is_ssl(wsi)) {
+        relay_wscheck_watch(lws_get_socket_fd(wsi), on_frame_violation, c);
+    }
+    return 0;
+}
+
 static int relay_proto_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                                 void *in, size_t len)
 {
@@ -52,8 +73,14 @@ static int relay_proto_callback(struct lws *wsi, enum lws_callback_reasons reaso
         return relay_gate_on_confirm_upgrade(srv, wsi, in);
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return relay_conn_on_filter(srv, c, wsi);
+    case LWS_CALLBACK_PROTOCOL_INIT:
+        relay_wscheck_arm();             /* lws calls this on the thread that will serve */
+        return 0;
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        relay_wscheck_accepted(((struct lws_filter_network_conn_args *)user)->accept_fd);
+        return 0;
     case LWS_CALLBACK_ESTABLISHED:
-        return relay_conn_on_established(srv, c);
+        return on_established(srv, c, wsi);
     case LWS_CALLBACK_RECEIVE:
         return relay_conn_on_receive(srv, c, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -61,8 +88,12 @@ static int relay_proto_callback(struct lws *wsi, enum lws_callback_reasons reaso
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         return on_peer_close(wsi, in, len);
     case LWS_CALLBACK_CLOSED:
+        relay_wscheck_forget(lws_get_socket_fd(wsi));
         relay_conn_on_closed(srv, c);
         return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        relay_wscheck_forget(lws_get_socket_fd(wsi));
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         return on_event_wait_cancelled(srv);
     default:

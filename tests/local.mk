@@ -51,6 +51,16 @@ tests_unit_test_relay_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_unit_test_relay_LDADD = $(CHECK_TEST_LIBS) -lpthread
 TESTS += tests/unit/test_relay
 
+# The RFC 6455 rules the relay checks before libwebsockets (issue 9).
+check_PROGRAMS += tests/unit/test_wsscan
+tests_unit_test_wsscan_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
+	tests/unit/relay/test_relay_wsscan.c \
+	relay/relay_wsscan.c relay/relay_wsscan.h
+tests_unit_test_wsscan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/relay
+tests_unit_test_wsscan_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_unit_test_wsscan_LDADD = $(CHECK_TEST_LIBS)
+TESTS += tests/unit/test_wsscan
+
 # sd_notify and pidfiles (issue 10); --daemon is tested on the daemons themselves.
 check_PROGRAMS += tests/unit/test_sd
 tests_unit_test_sd_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \

@@ -5,6 +5,7 @@
 //
 //   const c = await RawWs.open(port, '/ws?room=x', { origin });   // throws unless 101
 //   c.send({ opcode: 0x1, payload: 'hi', rsv: 0b100, mask: false, fin: true });
+//   RawWs.open(port, path, { early: encodeFrame(...) })  // frames in the handshake's own write
 //   const end = await c.closed(5000);  // { code, reason, ended, closeFrame } once the TCP ends
 //
 // Every wait is bounded; a hang is reported as ended: false, never waited on forever.
@@ -132,7 +133,7 @@ export class RawWs {
   // err.status / err.head when the answer is not 101.
   // localAddress: connect from another loopback address (127.0.0.2 ...), as another client.
   static open(port, pathAndQuery = '/ws', { origin, headers = {}, host = '127.0.0.1',
-    timeoutMs = 10000, localAddress, protocols } = {}) {
+    timeoutMs = 10000, localAddress, protocols, early } = {}) {
     return new Promise((resolve, reject) => {
       const sock = net.connect({ port, host, localAddress });
       const key = crypto.randomBytes(16).toString('base64');
@@ -172,7 +173,8 @@ export class RawWs {
         if (origin) req += `Origin: ${origin}\r\n`;
         if (protocols) req += `Sec-WebSocket-Protocol: ${protocols.join(', ')}\r\n`;
         for (const [k, v] of Object.entries(headers)) req += `${k}: ${v}\r\n`;
-        sock.write(`${req}\r\n`);
+        // early: frames sent in the same write as the request, before any answer.
+        sock.write(early ? Buffer.concat([Buffer.from(`${req}\r\n`), early]) : `${req}\r\n`);
       });
     });
   }
