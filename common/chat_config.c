@@ -39,6 +39,7 @@ typedef enum {
     KIND_ORIGINS,    /* ALLOWED_ORIGINS */
     KIND_PROXIES,    /* TRUSTED_PROXIES */
     KIND_STORAGE,    /* STORAGE */
+    KIND_LOOP,       /* RELAY_EVENT_LOOP */
     KIND_LISTEN,     /* a listen address; empty allowed when the default is empty */
     KIND_PATH        /* a path; "$DATA_DIR/..." and "$RUN_DIR/..." defaults expand */
 } var_kind_e;
@@ -81,6 +82,9 @@ static const config_var_t config_vars[] = {
       KIND_PATH, OFF(relay_tls_cert), 0, 0 },
     { "RELAY_TLS_KEY", "", "PEM private key of RELAY_TLS_CERT", KIND_PATH, OFF(relay_tls_key),
       0, 0 },
+    { "RELAY_EVENT_LOOP", "poll",
+      "how the relay waits for its sockets: poll (lws's poll() over all) or libev (epoll)",
+      KIND_LOOP, 0, 0, 0 },
     { "PING_INTERVAL", "54", "seconds between WebSocket pings", KIND_INT, OFF(ping_interval_s),
       1, 3600 },
     { "PONG_TIMEOUT", "60", "seconds without a pong before a connection is dropped",
@@ -688,6 +692,14 @@ static apr_status_t set_var(chat_config_t *cfg, const config_var_t *v, const cha
             }
         }
         return bad_value(err, pool, v, "must be sqlite, dynamodb or none", value);
+    case KIND_LOOP:
+        for (int l = CHAT_EVENT_LOOP_POLL; l <= CHAT_EVENT_LOOP_LIBEV; l++) {
+            if (strcmp(value, chat_config_event_loop_name((chat_event_loop_e)l)) == 0) {
+                cfg->event_loop = (chat_event_loop_e)l;
+                return APR_SUCCESS;
+            }
+        }
+        return bad_value(err, pool, v, "must be poll or libev", value);
     case KIND_LEVEL:
         if (chat_log_level_parse(value, &level) != APR_SUCCESS) {
             return bad_value(err, pool, v, "must be debug, info, warn or error", value);
@@ -829,6 +841,8 @@ static int var_differs(const config_var_t *v, const chat_config_t *a, const chat
         return *(const double *)pa != *(const double *)pb;
     case KIND_STORAGE:
         return a->storage != b->storage;
+    case KIND_LOOP:
+        return a->event_loop != b->event_loop;
     case KIND_ORIGINS:
     case KIND_PROXIES: {
         const char *ra = apr_table_get(a->raw, v->name), *rb = apr_table_get(b->raw, v->name);
@@ -847,6 +861,9 @@ static void var_copy(const config_var_t *v, chat_config_t *to, const chat_config
     switch (v->kind) {
     case KIND_STORAGE:
         to->storage = from->storage;
+        break;
+    case KIND_LOOP:
+        to->event_loop = from->event_loop;
         break;
     case KIND_ORIGINS:
         to->allow_all_origins = from->allow_all_origins;
@@ -923,6 +940,11 @@ const char *chat_config_storage_name(chat_storage_e s)
     default:
         return "none";
     }
+}
+
+const char *chat_config_event_loop_name(chat_event_loop_e loop)
+{
+    return loop == CHAT_EVENT_LOOP_LIBEV ? "libev" : "poll";
 }
 
 void chat_config_print_help(FILE *out)

@@ -21,6 +21,12 @@ typedef enum {
     CHAT_STORAGE_NONE
 } chat_storage_e;
 
+/* How chat-relay waits for its sockets (RELAY_EVENT_LOOP). */
+typedef enum {
+    CHAT_EVENT_LOOP_POLL = 0,          /* lws's own poll() over every descriptor */
+    CHAT_EVENT_LOOP_LIBEV              /* libev (epoll), handed to lws as a foreign loop */
+} chat_event_loop_e;
+
 typedef struct chat_config_t {
     /* logging */
     const char *log_level;             /* LOG_LEVEL=info: debug|info|warn|error */
@@ -39,6 +45,7 @@ typedef struct chat_config_t {
     const char *relay_listen;          /* RELAY_LISTEN=127.0.0.1:8081 */
     const char *relay_tls_cert;        /* RELAY_TLS_CERT: PEM; with the key enables wss on the relay */
     const char *relay_tls_key;         /* RELAY_TLS_KEY */
+    chat_event_loop_e event_loop;      /* RELAY_EVENT_LOOP=poll|libev */
     int ping_interval_s;               /* PING_INTERVAL=54 */
     int pong_timeout_s;                /* PONG_TIMEOUT=60 */
     int send_timeout_s;                /* SEND_TIMEOUT=10: pending data not accepted for this long */
@@ -116,6 +123,9 @@ const char *chat_config_carry(chat_config_t *next, const chat_config_t *running,
 
 /* "sqlite", "dynamodb", "none". */
 const char *chat_config_storage_name(chat_storage_e s);
+
+/* "poll", "libev". */
+const char *chat_config_event_loop_name(chat_event_loop_e loop);
 
 /* Prints the variables, their defaults and meaning (for --help and the man page). */
 void chat_config_print_help(FILE *out);

@@ -7,10 +7,19 @@
  * policy, HANDSHAKE_TIMEOUT for requests that never complete. A one-second lws timer refreshes
  * the analytics heartbeat and RSS and checks slow clients and stuck warm-ups.
  *
+ * RELAY_EVENT_LOOP picks how the service thread waits. poll: lws_service, lws's own poll()
+ * over every descriptor each pass, so a pass costs the number of open connections. libev: the
+ * relay creates a libev loop (epoll) and hands it to lws as a foreign loop
+ * (LWS_SERVER_OPTION_LIBEV, lws's libev plugin); each pass is one ev_run(EVRUN_ONCE), which
+ * costs the number of ready sockets. lws_service itself cannot be used there: with an event
+ * library it runs the library's loop until the loop is broken, and the relay must look at its
+ * signal flags between passes. lws timers (lws_sul: pings, timeouts, the tick below) work on
+ * both; on libev lws runs them from an ev_timer of its own.
+ *
  * Signals only set flags (the one piece of global state, as STYLE.md allows); a signal
- * interrupts lws's poll, so the loop sees the flag at once, and the one-second timer bounds
- * the delay otherwise. SIGTERM/SIGINT: refuse new handshakes, close every client with 1001,
- * drain persistence within SHUTDOWN_DRAIN_S, exit 0. SIGUSR1 reopens the log file.
+ * interrupts poll or epoll_wait, so the loop sees the flag at once, and the one-second timer
+ * bounds the delay otherwise. SIGTERM/SIGINT: refuse new handshakes, close every client with
+ * 1001, drain persistence within SHUTDOWN_DRAIN_S, exit 0. SIGUSR1 reopens the log file.
  *
  * SIGHUP reloads the configuration file in the service loop (the one reader of srv->cfg): an
  * invalid file is logged and the running configuration stays; a valid one keeps what needs a
@@ -33,6 +42,7 @@
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <ev.h>
 
 #include "chat_sd.h"
 #include "relay_server.h"
@@ -242,10 +252,68 @@ static apr_status_t open_persistence(relay_server_t *srv)
     return APR_SUCCESS;
 }
 
-static apr_status_t create_context(relay_server_t *srv, lws_retry_bo_t *retry)
+/* The service thread's wait: lws's poll(), or a libev loop lws was handed (evl). */
+typedef struct {
+    struct ev_loop *evl;               /* NULL with RELAY_EVENT_LOOP=poll */
+} relay_loop_t;
+
+static const char *backend_name(unsigned int backend)
+{
+    switch (backend) {
+    case EVBACKEND_EPOLL:
+        return "epoll";
+    case EVBACKEND_POLL:
+        return "poll";
+    case EVBACKEND_SELECT:
+        return "select";
+    default:
+        return "other";
+    }
+}
+
+/* libev's loop for RELAY_EVENT_LOOP=libev; nothing for poll. lws registers its sockets, its
+ * cancel pipe and its timer there when the context is created. */
+static apr_status_t open_loop(relay_server_t *srv, relay_loop_t *loop)
+{
+    loop->evl = NULL;
+    if (srv->cfg->event_loop != CHAT_EVENT_LOOP_LIBEV) {
+        return APR_SUCCESS;
+    }
+    loop->evl = ev_loop_new(EVFLAG_AUTO);
+    if (loop->evl == NULL) {
+        CHAT_LOG(srv->log, CHAT_LOG_ERROR, "RELAY_EVENT_LOOP=libev: cannot create the loop",
+                 "err", "ev_loop_new");
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* After lws_context_destroy: lws has taken its watchers off the loop by then. */
+static void close_loop(relay_loop_t *loop)
+{
+    if (loop->evl != NULL) {
+        ev_loop_destroy(loop->evl);
+        loop->evl = NULL;
+    }
+}
+
+/* One service pass: lws's poll() and what it found, or one libev iteration (it blocks in
+ * epoll_wait until a socket, lws's timer or a signal). -1 when lws fails. */
+static int service_once(relay_server_t *srv, const relay_loop_t *loop)
+{
+    if (loop->evl != NULL) {
+        ev_run(loop->evl, EVRUN_ONCE);
+        return 0;
+    }
+    return lws_service(srv->context, 0) < 0 ? -1 : 0;
+}
+
+static apr_status_t create_context(relay_server_t *srv, lws_retry_bo_t *retry,
+                                   const relay_loop_t *loop)
 {
     const chat_config_t *cfg = srv->cfg;
     struct lws_context_creation_info info;
+    void *foreign[1] = { loop->evl };
     char *host = NULL;
     int port = 0, is_unix = 0;
 
@@ -265,6 +333,10 @@ static apr_status_t create_context(relay_server_t *srv, lws_retry_bo_t *retry)
     info.protocols = relay_proto_table();
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (loop->evl != NULL) {
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+        info.foreign_loops = foreign;
+    }
     if (is_unix) {
         info.options |= LWS_SERVER_OPTION_UNIX_SOCK;
     }
@@ -285,10 +357,15 @@ static apr_status_t create_context(relay_server_t *srv, lws_retry_bo_t *retry)
     srv->context = lws_create_context(&info);
     if (srv->context == NULL) {
         CHAT_LOG(srv->log, CHAT_LOG_ERROR, "cannot listen", "listen", cfg->relay_listen);
+        if (loop->evl != NULL) {
+            CHAT_LOG(srv->log, CHAT_LOG_ERROR, "RELAY_EVENT_LOOP=libev needs lws's libev plugin",
+                     "package", "libwebsockets-evlib-ev");
+        }
         return APR_EGENERAL;
     }
     CHAT_LOG(srv->log, CHAT_LOG_INFO, "relay listening", "listen", cfg->relay_listen,
-             "storage", chat_config_storage_name(cfg->storage));
+             "storage", chat_config_storage_name(cfg->storage),
+             "loop", loop->evl != NULL ? backend_name(ev_backend(loop->evl)) : "poll");
     return APR_SUCCESS;
 }
 
@@ -319,7 +396,7 @@ static const char *const restart_only[] = {
     "LOG_FILE", "RELAY_LISTEN", "RELAY_TLS_CERT", "RELAY_TLS_KEY", "PING_INTERVAL",
     "PONG_TIMEOUT", "HANDSHAKE_TIMEOUT", "TRUSTED_PROXIES", "ROOM_RING_SIZE", "STORAGE",
     "PERSIST_WORKERS", "PERSIST_BATCH_SIZE", "PERSIST_QUEUE_SIZE", "PERSIST_FLUSH_MS",
-    "PERSIST_STALL_MS", "JOURNAL_SEGMENT_BYTES",
+    "PERSIST_STALL_MS", "JOURNAL_SEGMENT_BYTES", "RELAY_EVENT_LOOP",
     "SPOOL_FSYNC_MS", "DATA_DIR", "RUN_DIR", "SQLITE_PATH", "JOURNAL_DIR", "DYNAMODB_ENDPOINT",
     "DYNAMODB_REGION", "DYNAMODB_TABLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN", "ANALYTICS_SHM", "ANALYTICS_MAX_USERS", "ANALYTICS_MAX_ROOMS", NULL
@@ -376,11 +453,11 @@ static void reload_config(relay_server_t *srv, const char *config_file)
 
 /* ------------------------------------------------------------------ serving */
 
-static void serve(relay_server_t *srv, const char *config_file)
+static void serve(relay_server_t *srv, const relay_loop_t *loop, const char *config_file)
 {
     on_tick(&srv->tick);                 /* heartbeat and RSS now; it reschedules itself */
     while (!stop_requested) {
-        if (lws_service(srv->context, 0) < 0) {
+        if (service_once(srv, loop) < 0) {
             CHAT_LOG(srv->log, CHAT_LOG_ERROR, "lws service failed", "err", "lws_service");
             break;
         }
@@ -398,7 +475,7 @@ static void serve(relay_server_t *srv, const char *config_file)
 
 /* Stops accepting (the gate answers 503), closes every client with 1001 and gives them a few
  * seconds to take the close frame. */
-static void close_clients(relay_server_t *srv)
+static void close_clients(relay_server_t *srv, const relay_loop_t *loop)
 {
     apr_time_t deadline = apr_time_now() + CLIENT_CLOSE_WAIT;
     relay_conn_t *c;
@@ -411,7 +488,7 @@ static void close_clients(relay_server_t *srv)
         relay_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
     }
     while (srv->n_conns > 0 && apr_time_now() < deadline) {
-        if (lws_service(srv->context, 0) < 0) {
+        if (service_once(srv, loop) < 0) {
             break;
         }
     }
@@ -435,6 +512,7 @@ static void install_signals(void)
 static int run(relay_server_t *srv, const char *config_file, chat_sd_daemon_t *daemon)
 {
     lws_retry_bo_t retry;
+    relay_loop_t loop = { NULL };
     apr_status_t rv;
     char ebuf[128];
     int code = 1;
@@ -447,7 +525,10 @@ static int run(relay_server_t *srv, const char *config_file, chat_sd_daemon_t *d
         rv = open_persistence(srv);
     }
     if (rv == APR_SUCCESS) {
-        rv = create_context(srv, &retry);
+        rv = open_loop(srv, &loop);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = create_context(srv, &retry, &loop);
     }
     if (rv == APR_SUCCESS) {
         rv = relay_persist_start(srv->persist, on_persist_wake, srv->context);
@@ -461,8 +542,8 @@ static int run(relay_server_t *srv, const char *config_file, chat_sd_daemon_t *d
     install_signals();
     chat_sd_daemon_ready(daemon);
     chat_sd_notify("READY=1");
-    serve(srv, config_file);
-    close_clients(srv);
+    serve(srv, &loop, config_file);
+    close_clients(srv, &loop);
     rv = relay_persist_shutdown(srv->persist,
                                 apr_time_now() + apr_time_from_sec(srv->cfg->shutdown_drain_s));
     if (rv != APR_SUCCESS) {
@@ -478,6 +559,7 @@ done:
     else if (srv->persist != NULL) {
         relay_persist_shutdown(srv->persist, apr_time_now());
     }
+    close_loop(&loop);
     relay_room_destroy_all(srv);
     relay_gate_fini(srv);
     CHAT_LOG(srv->log, CHAT_LOG_INFO, "relay stopped", "exit", apr_itoa(srv->pool, code));

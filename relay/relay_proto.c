@@ -15,7 +15,9 @@
  * 7.5 KiB per idle connection (3.5 kB instead of 8.5 kB each) but lets a publisher's messages in
  * a few at a time, so each write round coalesces less and a 1000-member room at 1600 msg/s
  * falls behind (docs/PERFORMANCE.md). Throughput wins here. */
+#ifndef RELAY_RX_BUFFER                 /* -DRELAY_RX_BUFFER=N for benchmark builds */
 #define RELAY_RX_BUFFER CHAT_MSG_MAX_FRAME
+#endif
 /* One send() may carry a whole coalesced frame and its header. lws's default (0) limits each
  * send() to rx_buffer_size and buffers (copies) the rest of the frame until later writeables. */
 #define RELAY_TX_PACKET (RELAY_TX_MAX + 16)

@@ -5,7 +5,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
 APT_PACKAGES="build-essential autoconf automake libtool pkg-config
-  libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3 libwebsockets-dev libjson-c-dev
+  libapr1-dev libaprutil1-dev libaprutil1-dbd-sqlite3 libwebsockets-dev libwebsockets-evlib-ev libev-dev
+  libjson-c-dev
   libcurl4-openssl-dev libfcgi-dev libssl-dev check libsqlite3-dev sqlite3
   apache2 apache2-dev apache2-utils nodejs npm curl ca-certificates valgrind
   clang libclang-rt-14-dev

@@ -41,6 +41,7 @@ START_TEST(defaults_match_the_documented_values)
     ck_assert_str_eq(APR_ARRAY_IDX(cfg->trusted_proxies, 1, const char *), "::1");
     ck_assert_int_eq(cfg->handshake_timeout_s, 10);
     ck_assert_str_eq(cfg->relay_listen, "127.0.0.1:8081");
+    ck_assert_int_eq(cfg->event_loop, CHAT_EVENT_LOOP_POLL);
     ck_assert_int_eq(cfg->ping_interval_s, 54);
     ck_assert_int_eq(cfg->pong_timeout_s, 60);
     ck_assert_int_eq(cfg->send_timeout_s, 10);
@@ -251,6 +252,8 @@ static const struct {
     { "PERSIST_QUEUE_SIZE=0", "PERSIST_QUEUE_SIZE: must be between 1 and 1048576: \"0\"" },
     { "STORAGE=mysql", "STORAGE: must be sqlite, dynamodb or none: \"mysql\"" },
     { "STORAGE=SQLite", "STORAGE: must be sqlite, dynamodb or none: \"SQLite\"" },
+    { "RELAY_EVENT_LOOP=epoll", "RELAY_EVENT_LOOP: must be poll or libev: \"epoll\"" },
+    { "RELAY_EVENT_LOOP=", "RELAY_EVENT_LOOP: must be poll or libev: \"\"" },
     { "LOG_LEVEL=loud", "LOG_LEVEL: must be debug, info, warn or error: \"loud\"" },
     { "ANALYTICS_PUBLIC_USERS=maybe",
       "ANALYTICS_PUBLIC_USERS: not a boolean (true/false/1/0/yes/no/on/off): \"maybe\"" },
@@ -306,7 +309,8 @@ START_TEST(good_values_of_every_kind_are_taken)
         "LOG_LEVEL=WARNING", "STORAGE=dynamodb", "RELAY_LISTEN=[::1]:9000",
         "TRUSTED_PROXIES=10.0.0.0/8, fd00::/8 ,192.168.1.1", "PERSIST_WORKERS=+64",
         "RESTAPI_LISTEN=/run/x.sock", "DYNAMODB_ENDPOINT=http://127.0.0.1:8000",
-        "DYNAMODB_REGION=eu-west-2", "DYNAMODB_TABLE=Chat_Messages.v2", NULL
+        "DYNAMODB_REGION=eu-west-2", "DYNAMODB_TABLE=Chat_Messages.v2",
+        "RELAY_EVENT_LOOP=libev", NULL
     };
     chat_config_t *cfg = load_env(env);
 
@@ -323,6 +327,7 @@ START_TEST(good_values_of_every_kind_are_taken)
     ck_assert_str_eq(cfg->dynamodb_endpoint, "http://127.0.0.1:8000");
     ck_assert_str_eq(cfg->dynamodb_region, "eu-west-2");
     ck_assert_str_eq(cfg->dynamodb_table, "Chat_Messages.v2");
+    ck_assert_int_eq(cfg->event_loop, CHAT_EVENT_LOOP_LIBEV);
 }
 END_TEST
 
@@ -444,6 +449,8 @@ START_TEST(storage_names_are_the_accepted_values)
     ck_assert_str_eq(chat_config_storage_name(CHAT_STORAGE_SQLITE), "sqlite");
     ck_assert_str_eq(chat_config_storage_name(CHAT_STORAGE_DYNAMODB), "dynamodb");
     ck_assert_str_eq(chat_config_storage_name(CHAT_STORAGE_NONE), "none");
+    ck_assert_str_eq(chat_config_event_loop_name(CHAT_EVENT_LOOP_POLL), "poll");
+    ck_assert_str_eq(chat_config_event_loop_name(CHAT_EVENT_LOOP_LIBEV), "libev");
 }
 END_TEST
 
@@ -454,18 +461,22 @@ START_TEST(carry_keeps_restart_only_settings_and_names_the_changed_ones)
 {
     static const char *const running_env[] = { "RELAY_LISTEN=127.0.0.1:1000", "STORAGE=sqlite",
                                                "RATE_LIMIT_PER_SEC=5", "MAX_ROOMS=7",
-                                               "TRUSTED_PROXIES=10.0.0.1", NULL };
+                                               "TRUSTED_PROXIES=10.0.0.1",
+                                               "RELAY_EVENT_LOOP=poll", NULL };
     static const char *const next_env[] = { "RELAY_LISTEN=127.0.0.1:2000", "STORAGE=none",
                                             "RATE_LIMIT_PER_SEC=9", "MAX_ROOMS=7",
-                                            "TRUSTED_PROXIES=10.0.0.2", NULL };
+                                            "TRUSTED_PROXIES=10.0.0.2",
+                                            "RELAY_EVENT_LOOP=libev", NULL };
     static const char *const keep[] = { "RELAY_LISTEN", "STORAGE", "MAX_ROOMS",
-                                        "TRUSTED_PROXIES", "NO_SUCH_VARIABLE", NULL };
+                                        "TRUSTED_PROXIES", "RELAY_EVENT_LOOP",
+                                        "NO_SUCH_VARIABLE", NULL };
     chat_config_t *running = load_env(running_env);
     chat_config_t *next = load_env(next_env);
     const char *changed = chat_config_carry(next, running, keep, POOL);
 
-    ck_assert_str_eq(changed, "RELAY_LISTEN,STORAGE,TRUSTED_PROXIES");
+    ck_assert_str_eq(changed, "RELAY_LISTEN,STORAGE,TRUSTED_PROXIES,RELAY_EVENT_LOOP");
     ck_assert_str_eq(next->relay_listen, "127.0.0.1:1000");
+    ck_assert_int_eq(next->event_loop, CHAT_EVENT_LOOP_POLL);
     ck_assert_int_eq(next->storage, CHAT_STORAGE_SQLITE);
     ck_assert_str_eq(APR_ARRAY_IDX(next->trusted_proxies, 0, const char *), "10.0.0.1");
     ck_assert_str_eq(apr_table_get(next->raw, "RELAY_LISTEN"), "127.0.0.1:1000");
