@@ -14,12 +14,20 @@
  *    waiting out the lock.
  *  - Data goes through prepared statements only (apr_dbd_prepare + apr_dbd_pb*); the only SQL
  *    built at run time is the multi-row INSERT, whose text depends on the row count alone.
- *  - A batch is written as INSERT OR IGNORE statements of up to SQ_ROWS rows each, one
- *    apr_dbd call per statement and no multi-call transaction. apr_dbd serialises every driver
- *    call of a process under one mutex; a BEGIN..COMMIT spanning several calls would let another
- *    thread of the same process wait in SQLite's busy handler while holding that mutex, blocking
- *    the very transaction it waits for. A single statement is atomic by itself, and because
- *    writes are idempotent a batch cut short is simply retried whole by the caller.
+ *  - A batch is written as INSERT OR IGNORE statements of up to SQ_ROWS rows each; a batch of
+ *    more than one statement runs inside one BEGIN IMMEDIATE..COMMIT, so it costs one commit
+ *    (one WAL fsync) and, more importantly, writes each index page it touches once: with
+ *    messages spread over many rooms every row lands on another leaf of the room indexes, and
+ *    a transaction of a few rows rewrites a page per row and index into the WAL (about 20k
+ *    rows/s here), one of 10,000 rows about 90k rows/s (docs/PERFORMANCE.md, S5). A failed
+ *    statement or COMMIT drops the connection, which rolls the transaction back, and because
+ *    writes are idempotent the caller simply retries the batch whole.
+ *  - Saves of one process take turns (sq_write_lock). apr_dbd serialises every driver call of
+ *    a process under one mutex, and the driver sleeps out SQLITE_BUSY while holding it: a
+ *    second in-process writer meeting our open transaction would wait in the busy handler with
+ *    that mutex held, and the transaction could not reach its COMMIT. Reads take no turn (WAL
+ *    readers never wait for the writer). Writing handles get a large page cache (the room
+ *    indexes' hot leaves); readers keep SQLite's default.
  *  - Timestamps are stored as epoch microseconds (lossless for chat_msg_t), type as its name.
  *
  * Thread: a handle belongs to the thread that opened it. Nothing here logs; failures leave the
@@ -48,6 +56,10 @@
 /* SQLite result codes we tell apart (sqlite3.h is not one of our build dependencies). */
 #define SQ_RC_BUSY       5
 #define SQ_RC_LOCKED     6
+/* Page cache of a handle that writes, KiB: the leaves the room and user indexes are written
+ * at (a few thousand pages for a thousand busy rooms) plus their parents. Readers keep the
+ * default (2 MiB). */
+#define SQ_WRITE_CACHE_KIB 65536
 
 #define SQ_COLUMNS "message_id, room_id, type, user_id, username, content, ts, seq"
 
@@ -55,11 +67,13 @@
  * pragmas answer a row, which apr_dbd_query would report as an error. */
 #define SQ_PRAGMA_READ_BUSY ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_BUSY_MS))
 #define SQ_PRAGMA_WRITE_BUSY ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_WRITE_BUSY_MS))
+#define SQ_PRAGMA_WRITE_CACHE ("PRAGMA cache_size = -" APR_STRINGIFY(SQ_WRITE_CACHE_KIB))
 static const char *const sq_pragmas[] = {
     SQ_PRAGMA_READ_BUSY,
     "PRAGMA journal_mode = WAL",
     /* FULL, not NORMAL: the relay deletes its journal once a save returns, so a committed
-     * batch must survive power loss too; in WAL mode FULL costs one fsync per statement. */
+     * batch must survive power loss too; in WAL mode FULL costs one fsync per commit (per
+     * statement for a small save, per transaction for a large one). */
     "PRAGMA synchronous = FULL",
 };
 static const char *const sq_schema[] = {
@@ -114,6 +128,7 @@ typedef struct sq_t {
     apr_dbd_prepared_t *stmt[SQ__COUNT];
     apr_dbd_prepared_t *insert[SQ_ROWS + 1];    /* by row count, prepared on first use */
     int busy_ms;                                /* the connection's busy timeout now */
+    int write_cache;                            /* SQ_PRAGMA_WRITE_CACHE ran on it */
 } sq_t;
 
 static apr_status_t close_db(void *data)
@@ -136,6 +151,7 @@ static void close_conn(sq_t *sq)
     }
     memset(sq->stmt, 0, sizeof(sq->stmt));
     memset(sq->insert, 0, sizeof(sq->insert));
+    sq->write_cache = 0;
 }
 
 /* Records the driver's text for rc and turns it into our status. */
@@ -243,6 +259,11 @@ static apr_status_t open_db(chat_store_t *s, sq_t *sq)
 static pthread_once_t dbd_once = PTHREAD_ONCE_INIT;
 static apr_status_t dbd_once_rv = APR_EINIT;
 
+/* The turn every save of this process takes, for the whole of its transaction (see the
+ * design notes at the top): process-wide like apr_dbd's own mutex, which is why it is a
+ * static rather than part of a handle. Held on writer threads only, never by a reader. */
+static pthread_mutex_t sq_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void dbd_init_once(void)
 {
     apr_pool_t *pool = NULL;
@@ -280,13 +301,21 @@ static apr_status_t sq_ensure_schema(chat_store_t *s, apr_interval_time_t timeou
 }
 
 /* Switches the open connection's busy timeout between SQ_BUSY_MS (reads) and SQ_WRITE_BUSY_MS
- * (writes). A handle mostly does one or the other (relay writers save, the relay's reader and
- * chat-restapi read), so this rarely runs a statement. */
+ * (writes), and gives a connection its write-sized page cache the first time it writes. A
+ * handle mostly does one or the other (relay writers save, the relay's reader and chat-restapi
+ * read), so this rarely runs a statement. */
 static apr_status_t set_busy(chat_store_t *s, sq_t *sq, int ms)
 {
     apr_dbd_results_t *res = NULL;
     int rc;
 
+    if (ms == SQ_WRITE_BUSY_MS && !sq->write_cache) {
+        rc = apr_dbd_select(sq->driver, sq->conn_pool, sq->db, &res, SQ_PRAGMA_WRITE_CACHE, 0);
+        if (rc != 0) {
+            return fail_db(s, sq, rc, "pragma");
+        }
+        sq->write_cache = 1;
+    }
     if (sq->busy_ms == ms) {
         return APR_SUCCESS;
     }
@@ -396,6 +425,16 @@ static apr_status_t insert_rows(chat_store_t *s, sq_t *sq, const chat_msg_t *con
     return rc == 0 ? APR_SUCCESS : fail_db(s, sq, rc, "insert");
 }
 
+/* BEGIN IMMEDIATE or COMMIT (constant text). A failure drops the connection, and with it
+ * any transaction it had open. */
+static apr_status_t run_txn(chat_store_t *s, sq_t *sq, const char *sql)
+{
+    int nrows = 0;
+    int rc = apr_dbd_query(sq->driver, sq->db, &nrows, sql);
+
+    return rc == 0 ? APR_SUCCESS : fail_db(s, sq, rc, sql[0] == 'B' ? "begin" : "commit");
+}
+
 static int is_storable(const chat_msg_t *m)
 {
     return m != NULL && m->message_id != NULL && m->room_id != NULL && m->user_id != NULL;
@@ -413,15 +452,23 @@ static apr_status_t sq_save(chat_store_t *s, const chat_msg_t *const *msgs, int 
             return APR_EINVAL;
         }
     }
+    pthread_mutex_lock(&sq_write_lock);
     rv = open_db(s, sq);
     if (rv == APR_SUCCESS) {
         rv = set_busy(s, sq, SQ_WRITE_BUSY_MS);
+    }
+    if (rv == APR_SUCCESS && n > SQ_ROWS) {
+        rv = run_txn(s, sq, "BEGIN IMMEDIATE");
     }
     for (int done = 0; rv == APR_SUCCESS && done < n; done += SQ_ROWS) {
         int rows = n - done < SQ_ROWS ? n - done : SQ_ROWS;
 
         rv = insert_rows(s, sq, msgs + done, rows, scratch);
     }
+    if (rv == APR_SUCCESS && n > SQ_ROWS) {
+        rv = run_txn(s, sq, "COMMIT");          /* a failure drops the connection: rollback */
+    }
+    pthread_mutex_unlock(&sq_write_lock);
     return rv;
 }
 

@@ -119,15 +119,64 @@ struct relay_journal_reader_t {
     apr_off_t base;          /* file offset of buf[0] */
 };
 
+static apr_uint32_t crc32c_table_run(apr_uint32_t crc, const unsigned char *p, apr_size_t len)
+{
+    while (len-- > 0) {
+        crc = crc32c_table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
+    }
+    return crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* SSE4.2's crc32 instruction computes exactly this CRC (Castagnoli, reflected), 8 bytes per
+ * step: the table costs about 1.5 ns per byte, which the service thread paid on every
+ * journal append (3 % of the relay's core at 50k msg/s) and the workers on every re-read. */
+__attribute__((target("sse4.2")))
+static apr_uint32_t crc32c_sse42_run(apr_uint32_t crc, const unsigned char *p, apr_size_t len)
+{
+    unsigned long long c = crc;
+
+    for (; len >= 8; p += 8, len -= 8) {
+        unsigned long long v;
+
+        memcpy(&v, p, sizeof(v));          /* unaligned-safe; the CPU is little-endian */
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    crc = (apr_uint32_t)c;
+    for (; len > 0; p++, len--) {
+        crc = __builtin_ia32_crc32qi(crc, *p);
+    }
+    return crc;
+}
+
+static int has_sse42(void)
+{
+    return __builtin_cpu_supports("sse4.2");
+}
+#else
+static apr_uint32_t crc32c_sse42_run(apr_uint32_t crc, const unsigned char *p, apr_size_t len)
+{
+    return crc32c_table_run(crc, p, len);
+}
+
+static int has_sse42(void)
+{
+    return 0;
+}
+#endif
+
 apr_uint32_t relay_journal_crc32c(apr_uint32_t crc, const void *buf, apr_size_t len)
 {
     const unsigned char *p = buf;
 
     crc = ~crc;
-    while (len-- > 0) {
-        crc = crc32c_table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
-    }
+    crc = has_sse42() ? crc32c_sse42_run(crc, p, len) : crc32c_table_run(crc, p, len);
     return ~crc;
+}
+
+apr_uint32_t relay_journal_crc32c_portable(apr_uint32_t crc, const void *buf, apr_size_t len)
+{
+    return ~crc32c_table_run(~crc, buf, len);
 }
 
 static void put_le32(unsigned char *p, apr_uint32_t v)

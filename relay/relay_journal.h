@@ -38,6 +38,10 @@
  * (start with 0). */
 apr_uint32_t relay_journal_crc32c(apr_uint32_t crc, const void *buf, apr_size_t len);
 
+/* The same CRC by table only, whatever the CPU offers (relay_journal_crc32c uses SSE4.2's
+ * crc32 instruction where there is one): the tests compare the two. */
+apr_uint32_t relay_journal_crc32c_portable(apr_uint32_t crc, const void *buf, apr_size_t len);
+
 /* Frames payload[0..len) as one record into out (RELAY_JOURNAL_HEADER + len bytes).
  * APR_SUCCESS or APR_EINVAL when len is 0 or above RELAY_JOURNAL_MAX_PAYLOAD. */
 apr_status_t relay_journal_frame(unsigned char *out, const void *payload, apr_size_t len);

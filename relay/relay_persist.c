@@ -1,11 +1,15 @@
 /* relay_persist.c: the relay's lossless persistence pipeline (see relay_persist.h).
  *
  * Owns the journal, the bounded job queue, the read queue and mailbox, and these threads:
- *   - PERSIST_WORKERS writers: each opens its own store handle, takes batches of up to
- *     PERSIST_BATCH_SIZE jobs (or what arrived within PERSIST_FLUSH_MS of the first), saves
- *     them retrying with capped exponential backoff and full jitter for as long as the relay
- *     runs, confirms them to the journal, and between batches re-reads journal segments whose
- *     records exist only on disk (the queue was full, or a previous run left them);
+ *   - PERSIST_WORKERS writers (one with SQLite, see n_writers): each opens its own store
+ *     handle, takes batches of PERSIST_BATCH_SIZE jobs (or what arrived within
+ *     PERSIST_FLUSH_MS of the first), saves them retrying with capped exponential backoff and
+ *     full jitter for as long as the relay runs, confirms them to the journal, and between
+ *     batches re-reads journal segments whose records exist only on disk (the queue was full,
+ *     or a previous run left them). With SQLite a batch also takes whatever else is already
+ *     queued, up to BACKLOG_BATCH: the store writes a batch in one transaction, and its cost
+ *     per row falls several times from 25 rows to thousands (chat_store_sqlite.c), so a
+ *     backlog is worked off in ever larger and cheaper transactions instead of growing;
  *   - one reader: store reads for the service thread, so that a write backlog or a store
  *     outage never holds a room's warm-up behind thousands of writes; results go to a
  *     mutex-guarded mailbox and wake(arg) tells the service thread;
@@ -41,6 +45,10 @@
 #define IDLE_MIN (50 * 1000)                      /* an idle writer's wait for work */
 #define IDLE_MAX APR_USEC_PER_SEC
 #define WATCH_TICK (100 * 1000)                   /* the syncer's stall check, at the least */
+/* SQLite: the most rows one batch (one transaction) takes when more than PERSIST_BATCH_SIZE
+ * are waiting, from the queue or a journal segment. 16384 rows of ~300 bytes keep a batch in
+ * a few MiB and its transaction near 0.2 s at the store's backlog rate. */
+#define BACKLOG_BATCH 16384
 
 /* ---------------------------------------------------------------- bounded ring queue */
 
@@ -119,6 +127,38 @@ static apr_status_t ring_pop(ring_t *q, apr_time_t deadline, void **item, int *d
     return rv;
 }
 
+/* Like ring_pop, but takes up to max items at once: waits until deadline for the first, then
+ * takes what is queued without waiting. Stops after an item equal to stop (an end marker),
+ * which is returned last, so each worker takes exactly one. Returns the count (0: timed out). */
+static int ring_pop_many(ring_t *q, apr_time_t deadline, void **items, int max, void *stop,
+                         int *depth)
+{
+    int n = 0;
+
+    apr_thread_mutex_lock(q->lock);
+    while (q->count == 0) {
+        apr_time_t now = apr_time_now();
+
+        if (now >= deadline) {
+            break;
+        }
+        apr_thread_cond_timedwait(q->nonempty, q->lock, deadline - now);
+    }
+    while (n < max && q->count > 0) {
+        void *item = q->items[q->head];
+
+        q->head = (q->head + 1) % q->size;
+        q->count--;
+        items[n++] = item;
+        if (item == stop) {
+            break;
+        }
+    }
+    *depth = q->count;
+    apr_thread_mutex_unlock(q->lock);
+    return n;
+}
+
 /* ---------------------------------------------------------------- jobs and state */
 
 /* A write job: one malloc holding the message and its strings. Owned by whoever holds it. */
@@ -152,7 +192,8 @@ typedef struct worker_t {
     int schema_ok;
     int once;                /* recover: one attempt, no retry */
     apr_uint64_t rng;
-    job_t **batch;
+    int batch_max;           /* jobs a batch may take: PERSIST_BATCH_SIZE or BACKLOG_BATCH */
+    void **batch;            /* job_t *, as ring_pop_many hands them over */
     const chat_msg_t **msgs;
 } worker_t;
 
@@ -162,6 +203,11 @@ struct relay_persist_t {
     chat_shm_t *shm;
     chat_log_t *log;
     int disabled;            /* STORAGE=none */
+    /* Writer threads: PERSIST_WORKERS, but one with SQLite, where writes take turns anyway
+     * (one database lock) and each connection's page cache is dropped whenever another
+     * connection has written, so a second writer only makes both slower. */
+    int n_writers;
+    int backlog_batches;     /* SQLite: a batch grows to BACKLOG_BATCH when work is waiting */
     relay_journal_t *journal;
     ring_t jobs;
     ring_t reads;
@@ -191,6 +237,7 @@ struct relay_persist_t {
     atomic_int store_ok;
     atomic_int store_up;
     _Atomic apr_uint64_t n_queued, n_spilled, n_written, n_failed, n_retried, n_batch_us;
+    _Atomic apr_uint64_t n_batches;
     atomic_int depth;
 };
 
@@ -224,7 +271,7 @@ static int is_stalled(const relay_persist_t *p, apr_time_t now)
 {
     apr_interval_time_t limit = apr_time_from_msec(p->cfg->persist_stall_ms);
 
-    for (int i = 0; p->workers != NULL && i < p->cfg->persist_workers; i++) {
+    for (int i = 0; p->workers != NULL && i < p->n_writers; i++) {
         apr_time_t since = atomic_load(&p->workers[i].busy_since);
 
         if (since != 0 && now - since > limit) {
@@ -364,7 +411,7 @@ static apr_interval_time_t backoff(worker_t *w, int attempt)
  * takes still go back to the journal. Fails only without memory. */
 static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
 {
-    apr_size_t nb = (apr_size_t)p->cfg->persist_batch_size;
+    apr_size_t nb;
     apr_status_t rv;
     char err[120];
 
@@ -380,7 +427,12 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    w->batch = apr_pcalloc(w->pool, sizeof(job_t *) * nb);
+    w->batch_max = p->cfg->persist_batch_size;
+    if (p->backlog_batches && w->batch_max < BACKLOG_BATCH) {
+        w->batch_max = BACKLOG_BATCH;
+    }
+    nb = (apr_size_t)w->batch_max;
+    w->batch = apr_pcalloc(w->pool, sizeof(void *) * nb);
     w->msgs = apr_pcalloc(w->pool, sizeof(chat_msg_t *) * nb);
     rv = chat_store_open(&w->store, p->cfg, w->pool);
     if (rv != APR_SUCCESS) {
@@ -459,6 +511,7 @@ static apr_status_t save_retrying(worker_t *w, int n)
             apr_uint64_t us = (apr_uint64_t)(apr_time_now() - t0);
 
             atomic_store(&p->n_batch_us, us);
+            atomic_fetch_add(&p->n_batches, 1);
             gauge(p, CHAT_CTR_PERSIST_BATCH_US, us);
             set_store_up(p, 1, rv, w->store);
             return APR_SUCCESS;
@@ -478,14 +531,16 @@ static void write_jobs(worker_t *w, int n)
     int i = 0;
 
     for (int k = 0; k < n; k++) {
-        w->msgs[k] = &w->batch[k]->msg;
+        job_t *job = w->batch[k];
+
+        w->msgs[k] = &job->msg;
     }
     rv = save_retrying(w, n);
     while (i < n) {
-        apr_uint64_t seg = w->batch[i]->seg;
+        apr_uint64_t seg = ((job_t *)w->batch[i])->seg;
         int run = 0;
 
-        for (; i < n && w->batch[i]->seg == seg; i++, run++) {
+        for (; i < n && ((job_t *)w->batch[i])->seg == seg; i++, run++) {
             free(w->batch[i]);
         }
         if (rv == APR_SUCCESS) {
@@ -505,7 +560,6 @@ static void write_jobs(worker_t *w, int n)
 static apr_status_t write_records(worker_t *w, relay_journal_reader_t *r, apr_off_t *to,
                                   apr_size_t *skipped, apr_size_t *bad)
 {
-    relay_persist_t *p = w->p;
     apr_status_t rv = APR_SUCCESS;
     int k = 0;
 
@@ -524,7 +578,7 @@ static apr_status_t write_records(worker_t *w, relay_journal_reader_t *r, apr_of
                 (*bad)++;                  /* CRC-valid but not a message: nothing to store */
             }
         }
-        if (k > 0 && (k == p->cfg->persist_batch_size || rv == APR_EOF)) {
+        if (k > 0 && (k == w->batch_max || rv == APR_EOF)) {
             apr_status_t wr = save_retrying(w, k);
 
             apr_pool_clear(w->scratch);    /* the decoded batch */
@@ -599,28 +653,36 @@ static apr_status_t reread_segment(worker_t *w)
 
 /* Takes up to a batch: waits a while for the first job (the flush window, kept between
  * IDLE_MIN and IDLE_MAX so an idle worker neither spins nor forgets the journal), then takes
- * as many as arrive within PERSIST_FLUSH_MS of it. */
+ * as many as arrive within PERSIST_FLUSH_MS of it, until PERSIST_BATCH_SIZE. Each take empties
+ * the queue up to w->batch_max, so with SQLite (batch_max BACKLOG_BATCH) a batch also holds
+ * whatever was waiting when it filled: up to PERSIST_BATCH_SIZE - 1 + PERSIST_QUEUE_SIZE. */
 static int collect(worker_t *w, int *end)
 {
     relay_persist_t *p = w->p;
     apr_interval_time_t window = apr_time_from_msec(p->cfg->persist_flush_ms);
     apr_interval_time_t idle = window < IDLE_MIN ? IDLE_MIN : window > IDLE_MAX ? IDLE_MAX : window;
     apr_time_t until = apr_time_now() + idle;
+    int fill = p->cfg->persist_batch_size;
     int n = 0;
     int depth;
-    void *item;
 
-    while (n < p->cfg->persist_batch_size
-           && ring_pop(&p->jobs, until, &item, &depth) == APR_SUCCESS) {
+    while (n < fill) {
+        int got = ring_pop_many(&p->jobs, until, w->batch + n, w->batch_max - n,
+                                &p->end_marker, &depth);
+
         set_depth(p, depth);
-        if (item == &p->end_marker) {
+        if (got == 0) {
+            break;
+        }
+        if (w->batch[n + got - 1] == &p->end_marker) {
             *end = 1;
+            n += got - 1;
             break;
         }
         if (n == 0) {
             until = apr_time_now() + window;
         }
-        w->batch[n++] = item;
+        n += got;
     }
     return n;
 }
@@ -814,6 +876,8 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
     p->shm = shm;
     p->log = log;
     p->disabled = cfg->storage == CHAT_STORAGE_NONE;
+    p->backlog_batches = cfg->storage == CHAT_STORAGE_SQLITE;
+    p->n_writers = cfg->storage == CHAT_STORAGE_SQLITE ? 1 : cfg->persist_workers;
     atomic_init(&p->store_ok, p->disabled ? 0 : 1);
     atomic_init(&p->store_up, p->disabled ? 0 : 1);
     /* The gauge says 0 only while writes fail or hang, so with STORAGE=none (nothing to fail)
@@ -921,8 +985,8 @@ apr_status_t relay_persist_start(relay_persist_t *p, void (*wake)(void *arg), vo
     }
     p->wake = wake;
     p->wake_arg = arg;
-    p->workers = apr_pcalloc(p->pool, sizeof(worker_t) * (apr_size_t)p->cfg->persist_workers);
-    for (i = 0; i < p->cfg->persist_workers; i++) {
+    p->workers = apr_pcalloc(p->pool, sizeof(worker_t) * (apr_size_t)p->n_writers);
+    for (i = 0; i < p->n_writers; i++) {
         p->workers[i].index = i;
         p->workers[i].p = p;
         p->workers[i].watched = 1;
@@ -930,7 +994,7 @@ apr_status_t relay_persist_start(relay_persist_t *p, void (*wake)(void *arg), vo
     p->reader.index = i;
     p->reader.p = p;
     p->started = 1;
-    for (i = 0; rv == APR_SUCCESS && i < p->cfg->persist_workers; i++) {
+    for (i = 0; rv == APR_SUCCESS && i < p->n_writers; i++) {
         rv = apr_thread_create(&p->workers[i].thd, NULL, writer_main, &p->workers[i], p->pool);
     }
     if (rv == APR_SUCCESS) {
@@ -1095,6 +1159,7 @@ void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out)
     out->failed = atomic_load(&p->n_failed);
     out->retried = atomic_load(&p->n_retried);
     out->last_batch_us = atomic_load(&p->n_batch_us);
+    out->batches = atomic_load(&p->n_batches);
     out->depth = (apr_uint64_t)atomic_load(&p->depth);
     out->pending = js.pending;
     out->journal_bytes = js.bytes;
@@ -1136,7 +1201,7 @@ apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline)
     p->deadline = deadline;
     /* A call already waiting on the store (an endpoint that never answers) ends at the
      * deadline too, instead of at its own timeout. */
-    for (i = 0; p->workers != NULL && i < p->cfg->persist_workers; i++) {
+    for (i = 0; p->workers != NULL && i < p->n_writers; i++) {
         if (p->workers[i].live != NULL) {
             chat_store_deadline_set(p->workers[i].live, deadline > 0 ? deadline : 1);
         }
@@ -1148,7 +1213,7 @@ apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline)
     apr_thread_mutex_unlock(p->stop_lock);
     if (p->started) {
         /* One end marker per worker, behind the real work (FIFO), in the reserved slots. */
-        for (i = 0; i < p->cfg->persist_workers; i++) {
+        for (i = 0; i < p->n_writers; i++) {
             if (p->workers[i].thd != NULL) {
                 ring_push(&p->jobs, &p->end_marker, 1, NULL);
             }
@@ -1156,7 +1221,7 @@ apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline)
         if (p->reader.thd != NULL) {
             ring_push(&p->reads, &p->end_marker, 1, NULL);
         }
-        for (i = 0; i < p->cfg->persist_workers; i++) {
+        for (i = 0; i < p->n_writers; i++) {
             if (p->workers[i].thd != NULL) {
                 apr_thread_join(&trv, p->workers[i].thd);
             }

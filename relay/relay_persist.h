@@ -87,6 +87,7 @@ typedef struct relay_persist_stats_t {
     apr_uint64_t journal_bytes;   /* bytes in journal segments */
     apr_uint64_t journal_segments;
     apr_uint64_t last_batch_us;   /* latency of the last successful batch */
+    apr_uint64_t batches;         /* successful store writes (with SQLite one transaction each) */
 } relay_persist_stats_t;
 
 /* Any thread: a snapshot of the counters. */

@@ -7,6 +7,7 @@
  * The same behaviour tests run once per backend (STORE_TEST below makes the pair). */
 #include "../check_main.h"
 
+#include <apr_dbd.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
@@ -616,6 +617,58 @@ END_TEST
 
 /* ---------------------------------------------------------------- unavailable and disabled */
 
+/* Runs sql on the test's SQLite file through an apr_dbd connection of its own (the store
+ * opened before has set apr_dbd up). */
+static void sqlite_exec(const chat_config_t *cfg, const char *sql)
+{
+    const apr_dbd_driver_t *drv = NULL;
+    apr_dbd_t *db = NULL;
+    const char *err = NULL;
+    int nrows = 0;
+
+    ck_assert_int_eq(apr_dbd_get_driver(test_pool, "sqlite3", &drv), APR_SUCCESS);
+    ck_assert_int_eq(apr_dbd_open_ex(drv, test_pool, cfg->sqlite_path, &db, &err), APR_SUCCESS);
+    ck_assert_msg(apr_dbd_query(drv, db, &nrows, sql) == 0, "%s", sql);
+    apr_dbd_close(drv, db);
+}
+
+/* A save of more rows than one statement holds is one transaction: a statement failing in
+ * its third hundred (a trigger refusing one row) leaves none of the earlier hundreds behind,
+ * and the caller's retry of the whole batch then stores every row exactly once. */
+START_TEST(a_sqlite_batch_failing_inside_its_transaction_leaves_no_row_and_its_retry_stores_each_once)
+{
+    chat_config_t *cfg = config_make(CHAT_STORAGE_SQLITE);
+    chat_store_t *s = NULL;
+    enum { N = 250, BAD = 230 };
+    chat_msg_t *msgs[N];
+    const char *ids[N + 2];
+    apr_int64_t max = -1;
+    apr_status_t rv;
+
+    for (int i = 0; i < N; i++) {
+        msgs[i] = msg_make("room.txn", "u", (apr_uint64_t)i, (unsigned)i, i + 1);
+    }
+    msgs[BAD]->content = "refused";
+    store_open(cfg);                            /* the schema, for the trigger to attach to */
+    sqlite_exec(cfg, "CREATE TRIGGER refuse BEFORE INSERT ON messages"
+                     " WHEN NEW.content = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    s = store_open(cfg);                        /* prepares its statements with the trigger */
+    rv = chat_store_save(s, (const chat_msg_t *const *)msgs, N, 0, test_pool);
+    ck_assert_int_eq(rv, CHAT_ESTORE_UNAVAILABLE);
+    ck_assert_msg(strstr(chat_store_last_error(s), "refused") != NULL, "%s", chat_store_last_error(s));
+    ck_assert_int_eq(chat_store_room_max_seq(s, "room.txn", &max), APR_SUCCESS);
+    ck_assert_int_eq(max, 0);                   /* rows 1..200 were rolled back too */
+    sqlite_exec(cfg, "DROP TRIGGER refuse");
+    s = store_open(cfg);                        /* a connection that knows the trigger gone */
+    save_ok(s, msgs, N);                        /* the retry, whole */
+    save_ok(s, msgs, N);                        /* and a duplicate retry */
+    ck_assert_int_eq(read_room(s, "room.txn", 100, ids, N + 2), N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_str_eq(ids[i], msgs[N - 1 - i]->message_id);
+    }
+}
+END_TEST
+
 START_TEST(sqlite_in_an_impossible_place_opens_but_answers_unavailable)
 {
     chat_config_t *cfg = config_make(CHAT_STORAGE_SQLITE);
@@ -1179,6 +1232,7 @@ static TCase *sqlite_tcase(void)
     tcase_add_loop_test(tc, queries_refuse_each_bad_argument_with_its_own_code, 0,
                         (int)(sizeof(bad_query) / sizeof(bad_query[0])));
     tcase_add_test(tc, room_names_with_quotes_are_data_not_sql);
+    tcase_add_test(tc, a_sqlite_batch_failing_inside_its_transaction_leaves_no_row_and_its_retry_stores_each_once);
     tcase_add_test(tc, sqlite_in_an_impossible_place_opens_but_answers_unavailable);
     tcase_add_test(tc, sqlite_creates_a_missing_directory_and_comes_back_when_it_can);
     tcase_add_test(tc, none_backend_answers_disabled_to_everything);
