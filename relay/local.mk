@@ -8,6 +8,7 @@ relay_chat_relay_SOURCES = \
 	relay/relay_conn.c relay/relay_conn.h \
 	relay/relay_room.c relay/relay_room.h \
 	relay/relay_frame.c relay/relay_frame.h \
+	relay/relay_rxslab.c relay/relay_rxslab.h \
 	relay/relay_wsscan.c relay/relay_wsscan.h \
 	relay/relay_wscheck.c relay/relay_wscheck.h \
 	relay/relay_persist.c relay/relay_persist.h \

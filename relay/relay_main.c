@@ -35,6 +35,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,10 +51,12 @@
 #include "relay_gate.h"
 #include "relay_proto.h"
 #include "relay_room.h"
+#include "relay_rxslab.h"
 
 #define EXIT_CONFIG 2
 #define CLIENT_CLOSE_WAIT (5 * APR_USEC_PER_SEC)
 #define RELAY_HEADER_SPACE 16384     /* bytes of request headers lws keeps per handshake */
+#define RELAY_RX_SLOTS_MAX 1048576   /* receive-buffer slots reserved at most (address space) */
 
 extern char **environ;
 
@@ -250,6 +253,27 @@ static apr_status_t open_persistence(relay_server_t *srv)
                  apr_psprintf(srv->pool, "%" APR_SIZE_T_FMT, recovered));
     }
     return APR_SUCCESS;
+}
+
+/* lws's receive buffers go to page-aligned slots (relay_rxslab.h), one per descriptor the
+ * process may open, so a connection that never sends holds none in memory. Without the slots
+ * the relay runs as before, with the buffers in the heap. */
+static void open_rxslab(relay_server_t *srv)
+{
+    const struct lws_protocols *proto = relay_proto_table();
+    struct rlimit rl;
+    apr_size_t slots = 65536;
+    char ebuf[128];
+    apr_status_t rv;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        slots = rl.rlim_cur < RELAY_RX_SLOTS_MAX ? (apr_size_t)rl.rlim_cur : RELAY_RX_SLOTS_MAX;
+    }
+    rv = relay_rxslab_install(proto->rx_buffer_size + LWS_PRE + 4, slots);
+    if (rv != APR_SUCCESS) {
+        CHAT_LOG(srv->log, CHAT_LOG_WARN, "receive buffers stay in the heap", "err",
+                 chat_err_str(rv, ebuf, sizeof(ebuf)));
+    }
 }
 
 /* The service thread's wait: lws's poll(), or a libev loop lws was handed (evl). */
@@ -525,6 +549,7 @@ static int run(relay_server_t *srv, const char *config_file, chat_sd_daemon_t *d
         rv = open_persistence(srv);
     }
     if (rv == APR_SUCCESS) {
+        open_rxslab(srv);
         rv = open_loop(srv, &loop);
     }
     if (rv == APR_SUCCESS) {
@@ -560,6 +585,7 @@ done:
         relay_persist_shutdown(srv->persist, apr_time_now());
     }
     close_loop(&loop);
+    relay_rxslab_uninstall();
     relay_room_destroy_all(srv);
     relay_gate_fini(srv);
     CHAT_LOG(srv->log, CHAT_LOG_INFO, "relay stopped", "exit", apr_itoa(srv->pool, code));

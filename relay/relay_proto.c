@@ -11,10 +11,10 @@
 
 /* lws allocates this much per connection and hands each RECEIVE at most this much; larger
  * messages arrive in pieces that relay_conn_on_receive gathers (up to CHAT_MSG_MAX_FRAME).
- * It also bounds what lws 4.1 parses from one connection per service pass: 512 bytes would save
- * 7.5 KiB per idle connection (3.5 kB instead of 8.5 kB each) but lets a publisher's messages in
- * a few at a time, so each write round coalesces less and a 1000-member room at 1600 msg/s
- * falls behind (docs/PERFORMANCE.md). Throughput wins here. */
+ * It also bounds what lws 4.1 parses from one connection per service pass: at 1-2 KiB a
+ * publisher's messages come in a few at a time, each write round coalesces less, and a
+ * 1000-member room at 3200 msg/s falls behind (docs/PERFORMANCE.md). The buffer lives in a
+ * page-aligned slot (relay_rxslab.h), so it costs memory only once its client sends. */
 #ifndef RELAY_RX_BUFFER                 /* -DRELAY_RX_BUFFER=N for benchmark builds */
 #define RELAY_RX_BUFFER CHAT_MSG_MAX_FRAME
 #endif

@@ -61,6 +61,16 @@ tests_unit_test_wsscan_CFLAGS = $(CHECK_TEST_CFLAGS)
 tests_unit_test_wsscan_LDADD = $(CHECK_TEST_LIBS)
 TESTS += tests/unit/test_wsscan
 
+# lws's receive buffers in page-aligned slots (issue 8): through lws's own allocator entry.
+check_PROGRAMS += tests/unit/test_rxslab
+tests_unit_test_rxslab_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
+	tests/unit/relay/test_relay_rxslab.c \
+	relay/relay_rxslab.c relay/relay_rxslab.h
+tests_unit_test_rxslab_CPPFLAGS = $(AM_CPPFLAGS) $(LWS_CFLAGS) -I$(top_srcdir)/relay
+tests_unit_test_rxslab_CFLAGS = $(CHECK_TEST_CFLAGS)
+tests_unit_test_rxslab_LDADD = $(CHECK_TEST_LIBS) $(LWS_LIBS)
+TESTS += tests/unit/test_rxslab
+
 # sd_notify and pidfiles (issue 10); --daemon is tested on the daemons themselves.
 check_PROGRAMS += tests/unit/test_sd
 tests_unit_test_sd_SOURCES = tests/unit/check_main.c tests/unit/check_main.h \
