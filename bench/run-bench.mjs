@@ -414,6 +414,24 @@ function sqliteCount(db, runId) {
   return Number(sh('sqlite3', [db, `SELECT count(*) FROM messages WHERE content LIKE '~B${runId}:%'`])) || 0;
 }
 
+// Rows in a fresh database while the relay writes it (rowids are never reused or skipped by
+// INSERT OR IGNORE of new rows, so the highest one is the count; O(log n), a WAL reader).
+function sqliteRows(db) {
+  return Number(sh('sqlite3', [db, 'SELECT coalesce(max(rowid), 0) FROM messages'])) || 0;
+}
+
+// The store's rate while the generator sent: samples [ms, rows] taken every 250 ms; sending
+// starts with the first row stored (connections are up by then) and lasts warm-up + window.
+// Returns rows/s over that span and the backlog (sent - stored) when it ended.
+function storedWhileSending(samples, sendS, sent) {
+  const first = samples.find(([, n]) => n > 0);
+  if (!first) return { storedPerS: 0, backlog: sent };
+  const end = first[0] + sendS * 1000;
+  const last = samples.filter(([t]) => t <= end).pop();
+  const secs = (last[0] - first[0]) / 1000;
+  return { storedPerS: secs > 0 ? Math.round((last[1] - first[1]) / secs) : null, backlog: sent - last[1] };
+}
+
 // A DynamoDB JSON call to dynalite. Dynalite checks that a SigV4 header is there, not its
 // signature, so a fixed one stands in for curl --aws-sigv4 in the raw baseline.
 async function dynamoCall(endpoint, op, body) {
@@ -546,16 +564,25 @@ async function s5() {
       const db = path.join(relay.dir, 'chat.db');
       let r;
       try {
-        const tGen = Date.now();
-        r = await runGen(['--rooms', '1000', '--subs', '0', '--pubs', '1', '--rate', String(rate),
-          '--duration', quick ? '3' : '5', '--warmup', '1', '--drain', '3'], relay);
-        // What the store kept up with while the messages came in (connect time included).
-        const rowsLive = sqliteCount(db, r.run);
-        const liveS = (Date.now() - tGen) / 1000;
+        const samples = [];
+        const poll = setInterval(() => samples.push([Date.now(), sqliteRows(db)]), 250);
+        try {
+          r = await runGen(['--rooms', '1000', '--subs', '0', '--pubs', '1', '--rate', String(rate),
+            '--duration', quick ? '3' : '5', '--warmup', '1', '--drain', '3'], relay);
+        } finally {
+          clearInterval(poll);
+        }
+        const sentTotal = r.sent + r.sent_warmup;
+        // What the store kept up with while the messages came in, and the backlog it built.
+        const live = storedWhileSending(samples, r.window_s + 1, sentTotal);
+        const rowsAtStop = sqliteRows(db);
         const t0 = Date.now();
         const exit = await relay.stop();  // SIGTERM drains the queue into SQLite
-        r.persist = { rows: sqliteCount(db, r.run), sentTotal: r.sent + r.sent_warmup,
-          drainMs: Date.now() - t0, exit, rowsLive, storedPerS: Math.round(rowsLive / liveS) };
+        const drainMs = Date.now() - t0;
+        const rows = sqliteCount(db, r.run);
+        r.persist = { rows, sentTotal, drainMs, exit, storedPerS: live.storedPerS, backlog: live.backlog,
+          // The drain writes with no live traffic: the store path's own rate on the relay's core.
+          drainPerS: drainMs > 0 && rows > rowsAtStop ? Math.round((rows - rowsAtStop) / (drainMs / 1000)) : null };
         if (r.persist.rows < r.persist.sentTotal) {
           // What the drain left is in the journal: a restarted relay must write it.
           const again = await startRelay({ STORAGE: 'sqlite' }, relay);
@@ -582,6 +609,8 @@ async function s5() {
     s.drainMs = median(runs.map((r) => r.persist.drainMs));
     s.recoveryMs = Math.max(0, ...runs.map((r) => r.persist.recoveryMs ?? 0));
     s.storedPerS = median(runs.map((r) => r.persist.storedPerS));
+    s.backlog = median(runs.map((r) => r.persist.backlog));
+    s.drainPerS = median(runs.map((r) => r.persist.drainPerS));
     s.msgPerS = median(runs.map((r) => r.sent / r.window_s));
     res.steps.push({ rate: rate * 1000, summary: s });
   }
@@ -596,7 +625,7 @@ async function s5() {
   if (existsSync(rawBin)) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'chat-bench-raw-'));
     res.raw = [];
-    for (const batch of [25, 1000]) {
+    for (const batch of [25, 1000, 16384]) {
       const out = sh(rawBin, [path.join(dir, `raw-${batch}.db`), quick ? '50000' : '200000', String(batch)]);
       try { res.raw.push(JSON.parse(out)); } catch { res.raw.push({ batch, error: 'no output' }); }
     }
@@ -687,16 +716,18 @@ function markdown(m, res) {
     if (s.skipped || s.error) {
       out.push(s.skipped ? `Skipped: ${s.skipped}` : `Failed: ${s.error}`, '');
     } else {
-      out.push('| offered msg/s | sent msg/s | rows/s stored while sending | rows missing after SIGTERM drain (worst rep) | drain ms | rows lost after a restart recovered the journal | recovery ms | live loss | relay CPU % | p99 ms |');
-      out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      out.push('| offered msg/s | sent msg/s | rows/s stored while sending | backlog when sending stopped | rows/s of the drain (no traffic) | rows missing after SIGTERM drain (worst rep) | drain ms | rows lost after a restart recovered the journal | recovery ms | live loss | relay CPU % | p99 ms |');
+      out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const st of s.steps) {
         const x = st.summary;
-        out.push(`| ${fmtInt(st.rate)} | ${fmtInt(x.msgPerS)} | ${fmtInt(x.storedPerS)} | ${fmtInt(x.rowsMissingMax)} | ${fmtInt(x.drainMs)} | ${fmtInt(x.rowsLostMax)} | ${x.recoveryMs ? fmtInt(x.recoveryMs) : '–'} | ${fmtInt(x.lossMax)} | ${fmt(x.srvCpuPct)} | ${fmt(x.p99, 2)} |`);
+        out.push(`| ${fmtInt(st.rate)} | ${fmtInt(x.msgPerS)} | ${fmtInt(x.storedPerS)} | ${fmtInt(x.backlog)} | ${fmtInt(x.drainPerS)} | ${fmtInt(x.rowsMissingMax)} | ${fmtInt(x.drainMs)} | ${fmtInt(x.rowsLostMax)} | ${x.recoveryMs ? fmtInt(x.recoveryMs) : '–'} | ${fmtInt(x.lossMax)} | ${fmt(x.srvCpuPct)} | ${fmt(x.p99, 2)} |`);
       }
       out.push('', `Highest step with every message in SQLite (after recovery) and no live loss: ${s.bestZeroLoss ?? 'none'} msg/s. ` +
-        'Rows missing at exit are messages the drain deadline (SHUTDOWN_DRAIN_S) left in the journal; the backlog the queue built.', '');
+        'Rows/s stored while sending: rows written from the first stored row until sending ended (warm-up + window), over that time; ' +
+        'the backlog is what was sent but not yet stored then, and the drain rate what the relay writes once traffic stops (its store path alone on its core). ' +
+        'Rows missing at exit are messages the drain deadline (SHUTDOWN_DRAIN_S) left in the journal.', '');
       if (s.raw) {
-        out.push('Raw baseline (bench-sqlite-raw: one prepared single-row INSERT in a loop, same schema and pragmas): ' +
+        out.push('Raw baseline (bench-sqlite-raw: one prepared single-row INSERT in a loop, same schema and pragmas, on an otherwise idle core): ' +
           s.raw.map((r) => (r.rows_per_s ? `${fmtInt(r.rows_per_s)} rows/s committing every ${r.batch}` : 'failed')).join('; ') + '.', '');
       }
       const d = s.dynamo;

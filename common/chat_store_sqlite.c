@@ -27,7 +27,7 @@
  *    second in-process writer meeting our open transaction would wait in the busy handler with
  *    that mutex held, and the transaction could not reach its COMMIT. Reads take no turn (WAL
  *    readers never wait for the writer). Writing handles get a large page cache (the room
- *    indexes' hot leaves); readers keep SQLite's default.
+ *    indexes' hot leaves) and checkpoint less often; readers keep SQLite's defaults.
  *  - Timestamps are stored as epoch microseconds (lossless for chat_msg_t), type as its name.
  *
  * Thread: a handle belongs to the thread that opened it. Nothing here logs; failures leave the
@@ -60,6 +60,11 @@
  * at (a few thousand pages for a thousand busy rooms) plus their parents. Readers keep the
  * default (2 MiB). */
 #define SQ_WRITE_CACHE_KIB 65536
+/* WAL pages a writing handle lets accumulate before its commit checkpoints them into the
+ * database (SQLite's default is 1000, less than one large transaction here): a hot index leaf
+ * written by many transactions is then copied once per checkpoint, not once per transaction.
+ * Costs up to 64 MiB of WAL file; 1.2-1.5x the rows/s of the default (docs/PERFORMANCE.md). */
+#define SQ_WRITE_CHECKPOINT_PAGES 16384
 
 #define SQ_COLUMNS "message_id, room_id, type, user_id, username, content, ts, seq"
 
@@ -68,6 +73,8 @@
 #define SQ_PRAGMA_READ_BUSY ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_BUSY_MS))
 #define SQ_PRAGMA_WRITE_BUSY ("PRAGMA busy_timeout = " APR_STRINGIFY(SQ_WRITE_BUSY_MS))
 #define SQ_PRAGMA_WRITE_CACHE ("PRAGMA cache_size = -" APR_STRINGIFY(SQ_WRITE_CACHE_KIB))
+#define SQ_PRAGMA_WRITE_CHECKPOINT \
+    ("PRAGMA wal_autocheckpoint = " APR_STRINGIFY(SQ_WRITE_CHECKPOINT_PAGES))
 static const char *const sq_pragmas[] = {
     SQ_PRAGMA_READ_BUSY,
     "PRAGMA journal_mode = WAL",
@@ -128,7 +135,7 @@ typedef struct sq_t {
     apr_dbd_prepared_t *stmt[SQ__COUNT];
     apr_dbd_prepared_t *insert[SQ_ROWS + 1];    /* by row count, prepared on first use */
     int busy_ms;                                /* the connection's busy timeout now */
-    int write_cache;                            /* SQ_PRAGMA_WRITE_CACHE ran on it */
+    int write_cache;                            /* the SQ_PRAGMA_WRITE_* ran on it */
 } sq_t;
 
 static apr_status_t close_db(void *data)
@@ -311,6 +318,10 @@ static apr_status_t set_busy(chat_store_t *s, sq_t *sq, int ms)
 
     if (ms == SQ_WRITE_BUSY_MS && !sq->write_cache) {
         rc = apr_dbd_select(sq->driver, sq->conn_pool, sq->db, &res, SQ_PRAGMA_WRITE_CACHE, 0);
+        if (rc == 0) {
+            rc = apr_dbd_select(sq->driver, sq->conn_pool, sq->db, &res,
+                                SQ_PRAGMA_WRITE_CHECKPOINT, 0);
+        }
         if (rc != 0) {
             return fail_db(s, sq, rc, "pragma");
         }

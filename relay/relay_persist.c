@@ -58,16 +58,20 @@ typedef struct ring_t {
     void **items;            /* {lock} size slots */
     int cap;                 /* trypush stops here; the slots above are for end markers */
     int size;
+    int fill;                /* depth at which a waiting batch is full (see ring_push) */
     int head;                /* {lock} */
     int count;               /* {lock} */
+    int markers;             /* {lock} end markers queued (ring_take counts them off; ring_pop,
+                              * for reads and the final discard, need not) */
 } ring_t;
 
-static apr_status_t ring_init(ring_t *q, int cap, int reserve, apr_pool_t *pool)
+static apr_status_t ring_init(ring_t *q, int cap, int reserve, int fill, apr_pool_t *pool)
 {
     apr_status_t rv;
 
     q->cap = cap;
     q->size = cap + reserve;
+    q->fill = fill;
     q->items = apr_pcalloc(pool, sizeof(void *) * (apr_size_t)q->size);
     rv = apr_thread_mutex_create(&q->lock, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv == APR_SUCCESS) {
@@ -76,7 +80,11 @@ static apr_status_t ring_init(ring_t *q, int cap, int reserve, apr_pool_t *pool)
     return rv;
 }
 
-/* Never blocks. reserved: may use the marker slots. APR_SUCCESS or APR_EAGAIN. */
+/* Never blocks. reserved: an end marker, which may use the marker slots. APR_SUCCESS or
+ * APR_EAGAIN. Wakes consumers only when one can act: at the first item (an idle consumer
+ * starts its flush window), when a batch's worth is queued, and for an end marker. A
+ * consumer inside its window waits for the batch to fill (ring_take's min), so the pushes
+ * in between cost no futex wake and no switch to a worker on the service thread's core. */
 static apr_status_t ring_push(ring_t *q, void *item, int reserved, int *depth)
 {
     apr_status_t rv = APR_EAGAIN;
@@ -86,7 +94,16 @@ static apr_status_t ring_push(ring_t *q, void *item, int reserved, int *depth)
         q->items[(q->head + q->count) % q->size] = item;
         q->count++;
         rv = APR_SUCCESS;
-        apr_thread_cond_signal(q->nonempty);
+        if (reserved) {
+            q->markers++;
+            apr_thread_cond_broadcast(q->nonempty);
+        }
+        else if (q->count == q->fill) {
+            apr_thread_cond_broadcast(q->nonempty);
+        }
+        else if (q->count == 1) {
+            apr_thread_cond_signal(q->nonempty);
+        }
     }
     if (depth != NULL) {
         *depth = q->count;
@@ -127,22 +144,26 @@ static apr_status_t ring_pop(ring_t *q, apr_time_t deadline, void **item, int *d
     return rv;
 }
 
-/* Like ring_pop, but takes up to max items at once: waits until deadline for the first, then
- * takes what is queued without waiting. Stops after an item equal to stop (an end marker),
- * which is returned last, so each worker takes exactly one. Returns the count (0: timed out). */
-static int ring_pop_many(ring_t *q, apr_time_t deadline, void **items, int max, void *stop,
-                         int *depth)
+/* Waits until min items are queued, an end marker is, or deadline passes; then takes up to
+ * max of them (max 0: takes none and returns how many are queued). Stops after an item equal
+ * to stop (an end marker), which is returned last, so each worker takes exactly one. Returns
+ * the count taken (with max 0: queued). */
+static int ring_take(ring_t *q, apr_time_t deadline, int min, void **items, int max, void *stop,
+                     int *depth)
 {
     int n = 0;
 
     apr_thread_mutex_lock(q->lock);
-    while (q->count == 0) {
+    while (q->count < min && q->markers == 0) {
         apr_time_t now = apr_time_now();
 
         if (now >= deadline) {
             break;
         }
         apr_thread_cond_timedwait(q->nonempty, q->lock, deadline - now);
+    }
+    if (max == 0) {
+        n = q->count;
     }
     while (n < max && q->count > 0) {
         void *item = q->items[q->head];
@@ -151,6 +172,7 @@ static int ring_pop_many(ring_t *q, apr_time_t deadline, void **items, int max, 
         q->count--;
         items[n++] = item;
         if (item == stop) {
+            q->markers--;
             break;
         }
     }
@@ -193,7 +215,7 @@ typedef struct worker_t {
     int once;                /* recover: one attempt, no retry */
     apr_uint64_t rng;
     int batch_max;           /* jobs a batch may take: PERSIST_BATCH_SIZE or BACKLOG_BATCH */
-    void **batch;            /* job_t *, as ring_pop_many hands them over */
+    void **batch;            /* job_t *, as ring_take hands them over */
     const chat_msg_t **msgs;
 } worker_t;
 
@@ -652,37 +674,27 @@ static apr_status_t reread_segment(worker_t *w)
 }
 
 /* Takes up to a batch: waits a while for the first job (the flush window, kept between
- * IDLE_MIN and IDLE_MAX so an idle worker neither spins nor forgets the journal), then takes
- * as many as arrive within PERSIST_FLUSH_MS of it, until PERSIST_BATCH_SIZE. Each take empties
- * the queue up to w->batch_max, so with SQLite (batch_max BACKLOG_BATCH) a batch also holds
- * whatever was waiting when it filled: up to PERSIST_BATCH_SIZE - 1 + PERSIST_QUEUE_SIZE. */
+ * IDLE_MIN and IDLE_MAX so an idle worker neither spins nor forgets the journal), then up to
+ * PERSIST_FLUSH_MS more for PERSIST_BATCH_SIZE to be queued, and takes what is there, up to
+ * w->batch_max: with SQLite (BACKLOG_BATCH) a backlog goes in one batch. */
 static int collect(worker_t *w, int *end)
 {
     relay_persist_t *p = w->p;
     apr_interval_time_t window = apr_time_from_msec(p->cfg->persist_flush_ms);
     apr_interval_time_t idle = window < IDLE_MIN ? IDLE_MIN : window > IDLE_MAX ? IDLE_MAX : window;
-    apr_time_t until = apr_time_now() + idle;
-    int fill = p->cfg->persist_batch_size;
-    int n = 0;
     int depth;
+    int n;
 
-    while (n < fill) {
-        int got = ring_pop_many(&p->jobs, until, w->batch + n, w->batch_max - n,
-                                &p->end_marker, &depth);
-
-        set_depth(p, depth);
-        if (got == 0) {
-            break;
-        }
-        if (w->batch[n + got - 1] == &p->end_marker) {
-            *end = 1;
-            n += got - 1;
-            break;
-        }
-        if (n == 0) {
-            until = apr_time_now() + window;
-        }
-        n += got;
+    n = ring_take(&p->jobs, apr_time_now() + idle, 1, NULL, 0, &p->end_marker, &depth);
+    if (n == 0) {
+        return 0;
+    }
+    n = ring_take(&p->jobs, apr_time_now() + window, p->cfg->persist_batch_size, w->batch,
+                  w->batch_max, &p->end_marker, &depth);
+    set_depth(p, depth);
+    if (n > 0 && w->batch[n - 1] == &p->end_marker) {
+        *end = 1;
+        n--;
     }
     return n;
 }
@@ -890,9 +902,10 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
         return APR_SUCCESS;
     }
     p->enc = apr_palloc(pool, CHAT_MSG_MAX_ENCODED + 1);
-    rv = ring_init(&p->jobs, cfg->persist_queue_size, cfg->persist_workers, pool);
+    rv = ring_init(&p->jobs, cfg->persist_queue_size, cfg->persist_workers,
+                   cfg->persist_batch_size, pool);
     if (rv == APR_SUCCESS) {
-        rv = ring_init(&p->reads, READ_QUEUE_SIZE, 1, pool);
+        rv = ring_init(&p->reads, READ_QUEUE_SIZE, 1, 1, pool);
     }
     if (rv == APR_SUCCESS) {
         rv = apr_thread_mutex_create(&p->stop_lock, APR_THREAD_MUTEX_DEFAULT, pool);
