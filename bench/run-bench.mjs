@@ -49,6 +49,7 @@ function machine() {
     quick,
     reps,
     pinning: `relay taskset -c ${relayCpu}, generator taskset -c ${genCpu}`,
+    eventLoop: env.RELAY_EVENT_LOOP || 'poll (default)',
     loadavgStart: os.loadavg().map((x) => +x.toFixed(2)),
   };
 }
@@ -639,7 +640,7 @@ async function s5() {
 function markdown(m, res) {
   const out = [];
   out.push(`# chat-relay benchmark ${m.date}`, '');
-  out.push(`Machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memGB} GiB, Linux ${m.kernel}. Commit ${m.commit}. ${m.pinning}. ` +
+  out.push(`Machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memGB} GiB, Linux ${m.kernel}. Commit ${m.commit}. ${m.pinning}. RELAY_EVENT_LOOP ${m.eventLoop}. ` +
     `${m.reps} repetition(s) per step, median shown${m.quick ? ' (BENCH_QUICK: short steps)' : ''}. ` +
     `Load average (1/5/15 min) ${m.loadavgStart.join('/')} at the start, ${m.loadavgEnd.join('/')} at the end: ` +
     'other work on the machine shares both cores.', '');
