@@ -1263,7 +1263,6 @@ static void copy_users(const struct view *v, chat_shm_snapshot_t *snap, apr_pool
         }
     }
     snap->n_users = n;
-    snap->users_overflow = ld(&v->hdr->users_overflow);
 }
 
 static uint64_t room_last_minute(struct room_row *row, uint64_t now_s)
@@ -1321,11 +1320,16 @@ static void copy_rooms(const struct view *v, apr_time_t now, chat_shm_snapshot_t
         }
     }
     snap->n_rooms = n;
-    snap->rooms_overflow = ld(&v->hdr->rooms_overflow);
 }
 
 apr_status_t chat_shm_reader_snapshot(chat_shm_reader_t *r, apr_time_t now,
                                       chat_shm_snapshot_t *snap, apr_pool_t *pool)
+{
+    return chat_shm_reader_snapshot_parts(r, now, CHAT_SHM_PART_ALL, snap, pool);
+}
+
+apr_status_t chat_shm_reader_snapshot_parts(chat_shm_reader_t *r, apr_time_t now, int parts,
+                                            chat_shm_snapshot_t *snap, apr_pool_t *pool)
 {
     struct view *v;
     apr_status_t rv;
@@ -1358,9 +1362,17 @@ apr_status_t chat_shm_reader_snapshot(chat_shm_reader_t *r, apr_time_t now,
     for (int i = 0; i < CHAT_CTR__COUNT; i++) {
         snap->counters[i] = ld(&v->ctr[i]);
     }
-    copy_window(v, now, snap);
-    copy_latency(v, now, snap, pool);
-    copy_users(v, snap, pool);
-    copy_rooms(v, now, snap, pool);
+    snap->users_overflow = ld(&v->hdr->users_overflow);
+    snap->rooms_overflow = ld(&v->hdr->rooms_overflow);
+    if (parts & CHAT_SHM_PART_WINDOW) {
+        copy_window(v, now, snap);
+        copy_latency(v, now, snap, pool);
+    }
+    if (parts & CHAT_SHM_PART_USERS) {
+        copy_users(v, snap, pool);
+    }
+    if (parts & CHAT_SHM_PART_ROOMS) {
+        copy_rooms(v, now, snap, pool);
+    }
     return APR_SUCCESS;
 }

@@ -173,6 +173,18 @@ apr_status_t chat_shm_reader_create(chat_shm_reader_t **out, const char *path,
 apr_status_t chat_shm_reader_snapshot(chat_shm_reader_t *r, apr_time_t now,
                                       chat_shm_snapshot_t *snap, apr_pool_t *pool);
 
+/* chat_shm_reader_snapshot_parts: the same, copying only the tables parts names besides the
+ * identity, the counters and the two overflow gauges, which it always copies (the rest stays
+ * zero/NULL). /health needs
+ * no table, /api/analytics no user rows unless it shows them: the user table is scanned row by
+ * row (ANALYTICS_MAX_USERS of them), about half of a /health request's cost otherwise. */
+#define CHAT_SHM_PART_WINDOW 0x1    /* per_minute, latency percentiles, hist */
+#define CHAT_SHM_PART_USERS  0x2
+#define CHAT_SHM_PART_ROOMS  0x4
+#define CHAT_SHM_PART_ALL    0x7
+apr_status_t chat_shm_reader_snapshot_parts(chat_shm_reader_t *r, apr_time_t now, int parts,
+                                            chat_shm_snapshot_t *snap, apr_pool_t *pool);
+
 /* Histogram helpers (shared by writer, reader and /metrics).
  * chat_shm_hist_index: the bucket of a sample; samples beyond the last bucket land in it.
  * chat_shm_hist_bound: the largest sample (us, inclusive) of bucket index, so for usec

@@ -13,13 +13,13 @@
 #include <string.h>
 #include "rest_health.h"
 
-chat_shm_snapshot_t *rest_analytics_snapshot(rest_req_t *r)
+chat_shm_snapshot_t *rest_analytics_snapshot(rest_req_t *r, int parts)
 {
     chat_shm_snapshot_t *snap = apr_pcalloc(r->pool, sizeof(*snap));
     apr_status_t rv = APR_EGENERAL;
 
     if (r->shm != NULL) {
-        rv = chat_shm_reader_snapshot(r->shm, r->now, snap, r->pool);
+        rv = chat_shm_reader_snapshot_parts(r->shm, r->now, parts, snap, r->pool);
     }
     if (rv != APR_SUCCESS) {
         char buf[128];
@@ -140,9 +140,10 @@ static int users_visible(const rest_req_t *r)
 
 void rest_analytics_handle(rest_req_t *r)
 {
-    chat_shm_snapshot_t *s = rest_analytics_snapshot(r);
-    rest_buf_t *b = &r->body;
     int i, show_users = users_visible(r);
+    chat_shm_snapshot_t *s = rest_analytics_snapshot(r, CHAT_SHM_PART_WINDOW | CHAT_SHM_PART_ROOMS
+                                                        | (show_users ? CHAT_SHM_PART_USERS : 0));
+    rest_buf_t *b = &r->body;
 
     rest_reply_start(r, 200, REST_JSON);
     rest_buf_puts(b, "{");
@@ -188,7 +189,7 @@ void rest_analytics_handle(rest_req_t *r)
 
 void rest_analytics_rooms(rest_req_t *r)
 {
-    chat_shm_snapshot_t *s = rest_analytics_snapshot(r);
+    chat_shm_snapshot_t *s = rest_analytics_snapshot(r, CHAT_SHM_PART_ROOMS);
 
     rest_reply_start(r, 200, REST_JSON);
     rest_buf_printf(&r->body, "{\"count\":%d,\"rooms\":", s->n_rooms);
@@ -199,7 +200,7 @@ void rest_analytics_rooms(rest_req_t *r)
 
 void rest_analytics_status(rest_req_t *r)
 {
-    chat_shm_snapshot_t *s = rest_analytics_snapshot(r);
+    chat_shm_snapshot_t *s = rest_analytics_snapshot(r, CHAT_SHM_PART_WINDOW | CHAT_SHM_PART_ROOMS);
     rest_buf_t *b = &r->body;
     int i;
 

@@ -20,7 +20,8 @@ void rest_analytics_handle(rest_req_t *r);
 void rest_analytics_rooms(rest_req_t *r);
 void rest_analytics_status(rest_req_t *r);
 
-/* Takes this thread's snapshot; relay_up = 0 and zeroes when the reader fails. Never NULL. */
-chat_shm_snapshot_t *rest_analytics_snapshot(rest_req_t *r);
+/* Takes this thread's snapshot of the counters and the tables parts names (CHAT_SHM_PART_*);
+ * relay_up = 0 and zeroes when the reader fails. Never NULL. */
+chat_shm_snapshot_t *rest_analytics_snapshot(rest_req_t *r, int parts);
 
 #endif

@@ -151,7 +151,7 @@ static void put_rooms(rest_buf_t *b, chat_shm_snapshot_t *s)
 
 void rest_metrics_handle(rest_req_t *r)
 {
-    chat_shm_snapshot_t *s = rest_analytics_snapshot(r);
+    chat_shm_snapshot_t *s = rest_analytics_snapshot(r, CHAT_SHM_PART_WINDOW | CHAT_SHM_PART_ROOMS);
     rest_buf_t *b = &r->body;
 
     rest_reply_start(r, 200, REST_PROM);

@@ -722,6 +722,47 @@ START_TEST(a_full_user_table_reports_how_many_it_could_not_list)
 }
 END_TEST
 
+/* A snapshot of some parts copies only those tables; identity, counters and the overflow
+ * gauges come with every one (/health asks for no table at all). */
+START_TEST(a_snapshot_of_some_parts_copies_only_those_tables)
+{
+    static const chat_shm_limits_t tiny = { 2, 4 };
+    const char *path = seg_path();
+    chat_shm_t *shm = writer_at(path, &tiny, T0, test_pool);
+    chat_shm_reader_t *r = reader_at(path);
+    chat_shm_snapshot_t *s = apr_pcalloc(test_pool, sizeof(*s));
+    int slot[3];
+
+    chat_shm_conn_open(shm, "c1", "u1", "n", "lobby", T0, &slot[0]);
+    chat_shm_conn_open(shm, "c2", "u2", "n", "games", T0, &slot[1]);
+    chat_shm_conn_open(shm, "c3", "u3", "n", "games", T0, &slot[2]);  /* beyond 2 user rows */
+    chat_shm_message(shm, "lobby", T0);
+    ck_assert_int_eq(chat_shm_reader_snapshot_parts(r, T0, 0, s, test_pool), APR_SUCCESS);
+    ck_assert_int_eq(s->relay_up, 1);
+    ck_assert_uint_eq(s->counters[CHAT_CTR_CONNS_ACTIVE], 3);
+    ck_assert_uint_eq(s->users_overflow, 1);
+    ck_assert_int_eq(s->n_users, 0);
+    ck_assert_ptr_null(s->users);
+    ck_assert_int_eq(s->n_rooms, 0);
+    ck_assert_ptr_null(s->rooms);
+    ck_assert_uint_eq(s->per_minute[CHAT_SHM_WINDOW_MINUTES - 1], 0);
+    ck_assert_int_eq(chat_shm_reader_snapshot_parts(r, T0, CHAT_SHM_PART_ROOMS, s, test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(s->n_rooms, 2);
+    ck_assert_int_eq(s->n_users, 0);
+    ck_assert_int_eq(chat_shm_reader_snapshot_parts(r, T0, CHAT_SHM_PART_USERS
+                                                    | CHAT_SHM_PART_WINDOW, s, test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(s->n_users, 2);
+    ck_assert_int_eq(s->n_rooms, 0);
+    ck_assert_uint_eq(s->per_minute[CHAT_SHM_WINDOW_MINUTES - 1], 1);
+    s = snap_at(r, T0);                         /* the whole snapshot, as before */
+    ck_assert_int_eq(s->n_users, 2);
+    ck_assert_int_eq(s->n_rooms, 2);
+    ck_assert_uint_eq(s->users_overflow, 1);
+}
+END_TEST
+
 START_TEST(a_full_room_table_reports_overflow_and_reuses_idle_rows)
 {
     static const chat_shm_limits_t tiny = { 16, 2 };
@@ -980,6 +1021,7 @@ static TCase *tcase_chat_shm(void)
     tcase_add_test(tc, snapshot_latency_covers_all_time_and_the_last_minute);
     tcase_add_test(tc, a_user_with_three_tabs_counts_once);
     tcase_add_test(tc, a_full_user_table_reports_how_many_it_could_not_list);
+    tcase_add_test(tc, a_snapshot_of_some_parts_copies_only_those_tables);
     tcase_add_test(tc, a_full_room_table_reports_overflow_and_reuses_idle_rows);
     tcase_add_test(tc, reader_without_a_segment_reports_the_relay_down);
     tcase_add_test(tc, relay_restart_gives_an_attached_reader_the_new_generation);
