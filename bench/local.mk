@@ -7,7 +7,8 @@ bench_chat_bench_SOURCES = bench/chat_bench.c \
 bench_chat_bench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/bench
 bench_chat_bench_LDADD = $(CRYPTO_LIBS) -lpthread -lm
 
-EXTRA_DIST += bench/run-bench.mjs bench/run-bench.sh bench/callgrind-s1.sh bench/idle-rss.sh
+EXTRA_DIST += bench/run-bench.mjs bench/run-bench.sh bench/callgrind-s1.sh bench/idle-rss.sh \
+	bench/step.sh
 
 # S5's SQLite baseline: built only by make bench (it needs the sqlite3 headers, which the
 # daemons do not: they reach SQLite through apr_dbd).
