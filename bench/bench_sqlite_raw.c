@@ -2,9 +2,10 @@
  *
  * Inserts N rows shaped like chat messages into a fresh database with the store's schema and
  * the pragmas of its writing handles (WAL, synchronous=FULL, a 64 MiB page cache, the three
- * indexes), through one prepared single-row INSERT in a loop, committing every --batch rows. This is the fastest a writer can go through
- * SQLite on this disk without our queue, journal and apr_dbd around it, so the ratio of the
- * relay's figure to this one is our overhead. Prints one JSON line.
+ * indexes), through one prepared single-row INSERT in a loop, committing every --batch rows.
+ * This is the fastest a writer can go through SQLite on this disk without our queue, journal
+ * and apr_dbd around it, so the ratio of the relay's figure to this one is our overhead.
+ * Prints one JSON line.
  *
  * Thread: single-threaded program. Departure from STYLE.md: plain sqlite3 API rather than
  * apr_dbd, because the point is to measure SQLite without our layers.

@@ -635,7 +635,7 @@ static void sqlite_exec(const chat_config_t *cfg, const char *sql)
 /* A save of more rows than one statement holds is one transaction: a statement failing in
  * its third hundred (a trigger refusing one row) leaves none of the earlier hundreds behind,
  * and the caller's retry of the whole batch then stores every row exactly once. */
-START_TEST(a_sqlite_batch_failing_inside_its_transaction_leaves_no_row_and_its_retry_stores_each_once)
+START_TEST(a_failing_sqlite_transaction_leaves_no_row_and_its_retry_stores_each_once)
 {
     chat_config_t *cfg = config_make(CHAT_STORAGE_SQLITE);
     chat_store_t *s = NULL;
@@ -655,7 +655,8 @@ START_TEST(a_sqlite_batch_failing_inside_its_transaction_leaves_no_row_and_its_r
     s = store_open(cfg);                        /* prepares its statements with the trigger */
     rv = chat_store_save(s, (const chat_msg_t *const *)msgs, N, 0, test_pool);
     ck_assert_int_eq(rv, CHAT_ESTORE_UNAVAILABLE);
-    ck_assert_msg(strstr(chat_store_last_error(s), "refused") != NULL, "%s", chat_store_last_error(s));
+    ck_assert_msg(strstr(chat_store_last_error(s), "refused") != NULL, "%s",
+                  chat_store_last_error(s));
     ck_assert_int_eq(chat_store_room_max_seq(s, "room.txn", &max), APR_SUCCESS);
     ck_assert_int_eq(max, 0);                   /* rows 1..200 were rolled back too */
     sqlite_exec(cfg, "DROP TRIGGER refuse");
@@ -1232,7 +1233,8 @@ static TCase *sqlite_tcase(void)
     tcase_add_loop_test(tc, queries_refuse_each_bad_argument_with_its_own_code, 0,
                         (int)(sizeof(bad_query) / sizeof(bad_query[0])));
     tcase_add_test(tc, room_names_with_quotes_are_data_not_sql);
-    tcase_add_test(tc, a_sqlite_batch_failing_inside_its_transaction_leaves_no_row_and_its_retry_stores_each_once);
+    tcase_add_test(tc,
+                   a_failing_sqlite_transaction_leaves_no_row_and_its_retry_stores_each_once);
     tcase_add_test(tc, sqlite_in_an_impossible_place_opens_but_answers_unavailable);
     tcase_add_test(tc, sqlite_creates_a_missing_directory_and_comes_back_when_it_can);
     tcase_add_test(tc, none_backend_answers_disabled_to_everything);
