@@ -2,7 +2,8 @@
  *
  * main loads the configuration (defaults < --config FILE < environment; a bad value exits 2
  * naming the variable), opens the log, creates the analytics segment, replays any journal left
- * behind (relay_persist_recover) and creates the lws context: one vhost on RELAY_LISTEN, one
+ * behind (relay_persist_recover), moves lws's receive buffers to page-aligned slots
+ * (relay_rxslab.h) and creates the lws context: one vhost on RELAY_LISTEN, one
  * service thread, UTF-8 validation of text frames, pings and pong timeouts from a retry
  * policy, HANDSHAKE_TIMEOUT for requests that never complete. A one-second lws timer refreshes
  * the analytics heartbeat and RSS and checks slow clients and stuck warm-ups.
@@ -35,9 +36,9 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <apr_file_info.h>
 #include <apr_file_io.h>
