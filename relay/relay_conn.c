@@ -236,8 +236,9 @@ void relay_conn_send_reject(relay_conn_t *c, const char *nonce, apr_status_t why
     int n;
 
     if (why == CHAT_ERATE_LIMITED) {
-        apr_snprintf(text, sizeof(text), "rate limited: at most %g messages per second",
-                     c->srv->cfg->rate_per_sec);
+        /* libc's %g: apr_snprintf writes 0.5 as ".5" */
+        snprintf(text, sizeof(text), "rate limited: at most %g messages per second",
+                 c->srv->cfg->rate_per_sec);
         msg = text;
     }
     if (nonce == NULL) {

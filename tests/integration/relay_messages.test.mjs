@@ -37,6 +37,21 @@ test('a burst passes, the excess is refused with a notice, others in the room ar
   await Promise.all([spam.close(), calm.close(), watch.close()]);
 });
 
+test('a fractional rate limit is written as a number in the notice', async () => {
+  const slow = await startRelay({ env: { RATE_LIMIT_PER_SEC: '0.5', RATE_LIMIT_BURST: '1' } });
+  try {
+    const c = await connect(slow.wsUrl({ room: 'slow-rate', userId: 'u' }));
+    c.chat('first');
+    c.chat('second', { nonce: 'frac-1' });
+    const err = await c.nextMessage((m) => m.type === 'error');
+    assert.equal(err.code, 'rate_limited');
+    assert.match(err.message, /at most 0\.5 messages per second/);
+    await c.close();
+  } finally {
+    await slow.stop();
+  }
+});
+
 test('a nonce is acknowledged with messageId and seq; a resend is acked again, not broadcast', async () => {
   const a = await connect(relay.wsUrl({ room: 'acks', userId: 'acker' }));
   const b = await connect(relay.wsUrl({ room: 'acks', userId: 'watcher' }));
