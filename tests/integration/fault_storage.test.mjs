@@ -20,7 +20,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { startStack } from './lib/apache.mjs';
-import { scanIds, startDynalite } from './lib/dynalite.mjs';
+import { dynamoEnv, scanIds, startDynalite } from './lib/dynalite.mjs';
 import { connect } from './lib/relay.mjs';
 import { sleep, tmpDir, waitFor } from './lib/util.mjs';
 
@@ -145,13 +145,7 @@ async function dynamoOutage() {
   const port = Number(new URL(db.endpoint).port);
   const s = await startStack({
     storage: 'dynamodb',
-    env: {
-      DYNAMODB_ENDPOINT: db.endpoint,
-      DYNAMODB_REGION: 'us-east-1',
-      DYNAMODB_TABLE: TABLE,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-    },
+    env: dynamoEnv(db, TABLE),
     relayEnv,
   });
   try {

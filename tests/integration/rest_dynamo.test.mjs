@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/apache.mjs';
-import { scanIds, startDynalite } from './lib/dynalite.mjs';
+import { dynamoEnv, scanIds, startDynalite } from './lib/dynalite.mjs';
 import { connect } from './lib/relay.mjs';
 import { waitFor } from './lib/util.mjs';
 
@@ -28,13 +28,7 @@ describe('history from DynamoDB (dynalite) through Apache', () => {
     db = await startDynalite();
     s = await startStack({
       storage: 'dynamodb',
-      env: {
-        DYNAMODB_ENDPOINT: db.endpoint,
-        DYNAMODB_REGION: 'us-east-1',
-        DYNAMODB_TABLE: TABLE,
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-      },
+      env: dynamoEnv(db, TABLE),
       relayEnv: { RATE_LIMIT_PER_SEC: '0', HISTORY_REPLAY: '0' },
     });
     const c = await connect(`${s.wsUrl}?room=dyn-hist&userId=dyn-user&username=Dyn`, { origin: s.origin });

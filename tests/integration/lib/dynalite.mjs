@@ -314,6 +314,18 @@ if (process.argv[1] && path.resolve(process.argv[1]) === here) {
   });
 }
 
+// What the daemons need to use db (a startDynalite() result) as their store: the proxy's
+// endpoint, a region, the table and the credentials dynalite accepts (it checks only their form).
+export function dynamoEnv(db, table = 'chat-messages') {
+  return {
+    DYNAMODB_ENDPOINT: db.endpoint,
+    DYNAMODB_REGION: 'us-east-1',
+    DYNAMODB_TABLE: table,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  };
+}
+
 // Every MessageID in a table (Scan, paged), straight from dynalite, which checks only the form
 // of the signature. Tests use it to prove each message is stored exactly once.
 export async function scanIds(endpoint, table = 'chat-messages') {
