@@ -220,6 +220,22 @@ static int count_segments(fixture_t *f)
     return n;
 }
 
+/* Shuts p down with the store up: everything drains within secs, nothing stays journaled. */
+static void shutdown_drained(relay_persist_t *p, int secs)
+{
+    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + secs * APR_USEC_PER_SEC),
+                     APR_SUCCESS);
+}
+
+/* The end of a run that wrote everything: every journal segment confirmed and deleted, exactly
+ * the ids in want stored, each once; removes the test's directory. */
+static void assert_all_stored_and_clean(fixture_t *f, apr_hash_t *want)
+{
+    ck_assert_int_eq(count_segments(f), 0);
+    assert_stored_exactly(f, want);
+    rm_rf(f->dir);
+}
+
 /* Polls the pipeline's counters until cond holds; fails after 60 s. */
 #define WAIT_FOR(p, st, cond)                                             \
     do {                                                                  \
@@ -250,15 +266,12 @@ START_TEST(ten_thousand_messages_arrive_exactly_once)
     ck_assert_uint_eq(recovered, 0);
     ck_assert_int_eq(relay_persist_start(p, NULL, NULL), APR_SUCCESS);
     push_n(&f, p, 10000, ids);
-    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + 120 * APR_USEC_PER_SEC),
-                     APR_SUCCESS);
+    shutdown_drained(p, 120);
     relay_persist_stats(p, &st);
     ck_assert_uint_eq(st.queued + st.spilled, 10000);
     ck_assert_uint_eq(st.written, 10000);
     ck_assert_uint_eq(st.pending, 0);
-    ck_assert_int_eq(count_segments(&f), 0);     /* every segment confirmed and deleted */
-    assert_stored_exactly(&f, ids);
-    rm_rf(f.dir);
+    assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
@@ -286,11 +299,8 @@ START_TEST(a_sqlite_backlog_is_written_in_a_few_large_transactions_exactly_once)
     /* The queue in one batch, each 4 MiB segment (about 14,000 records) in one or two. */
     ck_assert_uint_le(st.batches, 6);
     ck_assert_uint_eq(st.failed, 0);
-    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + 60 * APR_USEC_PER_SEC),
-                     APR_SUCCESS);
-    assert_stored_exactly(&f, ids);
-    ck_assert_int_eq(count_segments(&f), 0);
-    rm_rf(f.dir);
+    shutdown_drained(p, 60);
+    assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
@@ -319,11 +329,8 @@ START_TEST(a_full_queue_never_blocks_and_loses_nothing)
     WAIT_FOR(p, st, st.written == 500);        /* while running, from the journal */
     ck_assert_uint_eq(st.pending, 0);
     ck_assert_int_eq(relay_persist_is_store_up(p), 1);
-    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + 60 * APR_USEC_PER_SEC),
-                     APR_SUCCESS);
-    assert_stored_exactly(&f, ids);
-    ck_assert_int_eq(count_segments(&f), 0);
-    rm_rf(f.dir);
+    shutdown_drained(p, 60);
+    assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
@@ -347,10 +354,8 @@ START_TEST(a_store_down_then_restored_gets_every_message_once)
     WAIT_FOR(p, st, st.written == 200);
     ck_assert_uint_gt(st.retried, 0);
     ck_assert_int_eq(relay_persist_is_store_up(p), 1);
-    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + 60 * APR_USEC_PER_SEC),
-                     APR_SUCCESS);
-    assert_stored_exactly(&f, ids);
-    rm_rf(f.dir);
+    shutdown_drained(p, 60);
+    assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
@@ -454,10 +459,8 @@ START_TEST(recover_replays_a_killed_runs_journal_exactly_once)
     ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, run), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_recover(p, &recovered), APR_SUCCESS);
     ck_assert_uint_eq(recovered, 300);
-    ck_assert_int_eq(count_segments(&f), 0);
     apr_pool_destroy(run);
-    assert_stored_exactly(&f, ids);
-    rm_rf(f.dir);
+    assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
@@ -521,10 +524,8 @@ START_TEST(recover_skips_a_damaged_record_and_keeps_the_ones_after_it)
     ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, run), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_recover(p, &recovered), APR_SUCCESS);
     ck_assert_uint_eq(recovered, 99);
-    ck_assert_int_eq(count_segments(&f), 0);
     apr_pool_destroy(run);
-    assert_stored_exactly(&f, ids);
-    rm_rf(f.dir);
+    assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
@@ -559,10 +560,8 @@ START_TEST(many_leftover_segments_are_all_replayed_and_deleted)
     ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, run), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_recover(p, &recovered), APR_SUCCESS);
     ck_assert_uint_eq(recovered, 1000);
-    ck_assert_int_eq(count_segments(&f), 0);
     apr_pool_destroy(run);
-    assert_stored_exactly(&f, ids);
-    rm_rf(f.dir);
+    assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
@@ -644,17 +643,13 @@ START_TEST(a_write_that_hangs_reports_the_store_down_before_it_fails)
     fixture_t f;
     relay_persist_t *p;
     relay_persist_stats_t st;
-    int polls;
 
     fixture_init(&f, "stall", extra);
     ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, test_pool), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_start(p, NULL, NULL), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_is_store_up(p), 1);      /* nothing written: not down */
     push_n(&f, p, 1, NULL);
-    for (polls = 0; polls < 6000 && relay_persist_is_store_up(p); polls++) {
-        apr_sleep(10 * 1000);
-    }
-    ck_assert_int_eq(relay_persist_is_store_up(p), 0);
+    WAIT_FOR(p, st, !relay_persist_is_store_up(p));
     relay_persist_stats(p, &st);
     /* The call waits up to 10 s for the silent endpoint; the watchdog spoke after 100 ms. */
     ck_assert_uint_eq(st.failed, 0);
@@ -766,8 +761,7 @@ START_TEST(reads_run_on_the_reader_and_come_back_through_the_mailbox)
     ck_assert_int_eq(APR_ARRAY_IDX(w.got[1].msgs, 0, const chat_msg_t *)->seq, 26);
     ck_assert_uint_eq(w.got[2].ticket, t3);
     ck_assert_int_eq(w.got[2].max_seq, 30);
-    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + 10 * APR_USEC_PER_SEC),
-                     APR_SUCCESS);
+    shutdown_drained(p, 10);
     rm_rf(f.dir);
 }
 END_TEST
@@ -792,8 +786,7 @@ START_TEST(reads_answer_unavailable_while_the_store_is_down)
     wait_results(p, &w, 1);
     ck_assert_int_eq(w.got[0].status, CHAT_ESTORE_UNAVAILABLE);
     ck_assert_int_eq(relay_persist_is_store_up(p), 0);
-    ck_assert_int_eq(relay_persist_shutdown(p, apr_time_now() + 10 * APR_USEC_PER_SEC),
-                     APR_SUCCESS);
+    shutdown_drained(p, 10);
     rm_rf(f.dir);
 }
 END_TEST
