@@ -902,8 +902,8 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
         return APR_SUCCESS;
     }
     p->enc = apr_palloc(pool, CHAT_MSG_MAX_ENCODED + 1);
-    rv = ring_init(&p->jobs, cfg->persist_queue_size, cfg->persist_workers,
-                   cfg->persist_batch_size, pool);
+    rv = ring_init(&p->jobs, cfg->persist_queue_size, p->n_writers, cfg->persist_batch_size,
+                   pool);
     if (rv == APR_SUCCESS) {
         rv = ring_init(&p->reads, READ_QUEUE_SIZE, 1, 1, pool);
     }
