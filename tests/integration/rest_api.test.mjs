@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startStack } from './lib/apache.mjs';
+import { fcgiRequest } from './lib/ops.mjs';
 import { parsePrometheus, sampleValue } from './lib/prom.mjs';
 import { binPath, freePort, repoDir, spawnDaemon, tmpDir, waitFor } from './lib/util.mjs';
 
@@ -402,43 +403,6 @@ describe('chat-restapi on a TCP listener', () => {
     assert.equal((await d.stop('SIGTERM', 10000)).code, 0);
   });
 });
-
-// A minimal FastCGI client: one responder request with params and an empty body; resolves
-// with the application's stdout. where: a unix socket path or { host, port }.
-function fcgiRequest(where, params) {
-  const rec = (type, body) => {
-    const h = Buffer.alloc(8);
-    h[0] = 1; h[1] = type; h.writeUInt16BE(1, 2); h.writeUInt16BE(body.length, 4);
-    return Buffer.concat([h, body]);
-  };
-  const len = (n) => (n < 128 ? Buffer.from([n]) : Buffer.from([(n >>> 24) | 0x80, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]));
-  const pairs = Buffer.concat(Object.entries(params).flatMap(([k, v]) => {
-    const kb = Buffer.from(k); const vb = Buffer.from(String(v));
-    return [len(kb.length), len(vb.length), kb, vb];
-  }));
-  const begin = Buffer.from([0, 1, 0, 0, 0, 0, 0, 0]);
-  return new Promise((resolve, reject) => {
-    import('node:net').then(({ default: net }) => {
-      const c = typeof where === 'string' ? net.connect(where) : net.connect(where.port, where.host);
-      let buf = Buffer.alloc(0);
-      let out = '';
-      c.setTimeout(5000, () => { c.destroy(); reject(new Error('fastcgi timeout')); });
-      c.on('data', (d) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 8) {
-          const clen = buf.readUInt16BE(4);
-          const total = 8 + clen + buf[6];
-          if (buf.length < total) break;
-          if (buf[1] === 6) out += buf.subarray(8, 8 + clen).toString();
-          if (buf[1] === 3) { c.end(); resolve(out); }
-          buf = buf.subarray(total);
-        }
-      });
-      c.on('error', reject);
-      c.write(Buffer.concat([rec(1, begin), rec(4, pairs), rec(4, Buffer.alloc(0)), rec(5, Buffer.alloc(0))]));
-    });
-  });
-}
 
 function rawRequest(port, text) {
   return new Promise((resolve, reject) => {

@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { spawnDaemon, waitFor } from './util.mjs';
 
-// One FastCGI responder request with params and an empty body; resolves with the
-// application's stdout split into { status, headers, body }. where: a unix socket path.
-export function fcgiGet(where, params) {
+// A minimal FastCGI client: one responder request with exactly params and an empty body;
+// resolves with the application's raw stdout. where: a unix socket path or { host, port }.
+export function fcgiRequest(where, params) {
   const rec = (type, body) => {
     const h = Buffer.alloc(8);
     h[0] = 1; h[1] = type; h.writeUInt16BE(1, 2); h.writeUInt16BE(body.length, 4);
@@ -15,14 +15,13 @@ export function fcgiGet(where, params) {
   };
   const len = (n) => (n < 128 ? Buffer.from([n])
     : Buffer.from([(n >>> 24) | 0x80, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]));
-  const all = { REQUEST_METHOD: 'GET', SERVER_PROTOCOL: 'HTTP/1.1', QUERY_STRING: '', ...params };
-  const pairs = Buffer.concat(Object.entries(all).flatMap(([k, v]) => {
+  const pairs = Buffer.concat(Object.entries(params).flatMap(([k, v]) => {
     const kb = Buffer.from(k); const vb = Buffer.from(String(v));
     return [len(kb.length), len(vb.length), kb, vb];
   }));
   const begin = Buffer.from([0, 1, 0, 0, 0, 0, 0, 0]);
   return new Promise((resolve, reject) => {
-    const c = net.connect(where);
+    const c = typeof where === 'string' ? net.connect(where) : net.connect(where.port, where.host);
     let buf = Buffer.alloc(0);
     let out = '';
     c.setTimeout(5000, () => { c.destroy(); reject(new Error('fastcgi timeout')); });
@@ -33,13 +32,20 @@ export function fcgiGet(where, params) {
         const total = 8 + clen + buf[6];
         if (buf.length < total) break;
         if (buf[1] === 6) out += buf.subarray(8, 8 + clen).toString();
-        if (buf[1] === 3) { c.end(); resolve(splitCgi(out)); }
+        if (buf[1] === 3) { c.end(); resolve(out); }
         buf = buf.subarray(total);
       }
     });
     c.on('error', reject);
     c.write(Buffer.concat([rec(1, begin), rec(4, pairs), rec(4, Buffer.alloc(0)), rec(5, Buffer.alloc(0))]));
   });
+}
+
+// A GET through fcgiRequest (params over GET defaults), its stdout split into
+// { status, headers, body, json }.
+export async function fcgiGet(where, params) {
+  return splitCgi(await fcgiRequest(where,
+    { REQUEST_METHOD: 'GET', SERVER_PROTOCOL: 'HTTP/1.1', QUERY_STRING: '', ...params }));
 }
 
 function splitCgi(text) {
