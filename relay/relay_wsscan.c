@@ -107,7 +107,7 @@ static apr_uint64_t payload_length(const relay_wsscan_t *s)
 /* A close frame is complete: empty, or a valid code and a UTF-8 reason. */
 static int check_close(relay_wsscan_t *s)
 {
-    apr_size_t len = (apr_size_t)s->mask_pos;
+    apr_size_t len = s->close_len;
 
     if (len == 0) {
         return 1;
@@ -132,7 +132,7 @@ static int end_frame(relay_wsscan_t *s)
     s->in_payload = 0;
     s->hdr_len = 0;
     s->hdr_need = 2;
-    s->mask_pos = 0;
+    s->close_len = 0;
     return ok;
 }
 
@@ -160,8 +160,8 @@ apr_size_t relay_wsscan_feed(relay_wsscan_t *s, const unsigned char *buf, apr_si
             if (s->hdr_len == s->hdr_need) {
                 s->left = payload_length(s);
                 s->in_payload = 1;
-                if (s->left == 0 && !end_frame(s)) {
-                    return i - 1;
+                if (s->left == 0) {
+                    end_frame(s);            /* an empty payload breaks no rule */
                 }
             }
             continue;
@@ -169,8 +169,8 @@ apr_size_t relay_wsscan_feed(relay_wsscan_t *s, const unsigned char *buf, apr_si
         if ((s->hdr[0] & 0x0f) == OP_CLOSE) {
             const unsigned char *mask = s->hdr + s->hdr_need - 4;
 
-            s->close[s->mask_pos] = buf[i] ^ mask[s->mask_pos & 3];
-            s->mask_pos++;
+            s->close[s->close_len] = buf[i] ^ mask[s->close_len & 3];
+            s->close_len++;
             s->left--;
             if (s->left == 0 && !end_frame(s)) {
                 return i;

@@ -22,8 +22,8 @@ typedef struct relay_wsscan_t {
     unsigned hdr_len;                /* bytes of hdr held */
     unsigned hdr_need;               /* bytes the header has: 2 until its length byte is seen */
     apr_uint64_t left;               /* payload bytes of the current frame still to come */
-    apr_uint64_t mask_pos;           /* payload bytes of a close frame unmasked so far */
     unsigned char close[125];        /* a close frame's payload, unmasked */
+    unsigned close_len;              /* bytes of it so far (at most 125: checked in the header) */
     int in_payload;
     int fragmented;                  /* a text or binary message waits for continuations */
     int code;                        /* the first violation's close code; 0 while clean */
