@@ -428,6 +428,15 @@ static apr_interval_time_t backoff(worker_t *w, int attempt)
 
 /* ---------------------------------------------------------------- writing */
 
+/* With stop_lock held: bounds w's open store's calls, the one in flight too, by the shutdown
+ * deadline (0, "now", still has to bound them: chat_store_deadline_set takes 0 as none). */
+static void cut_at_deadline_locked(worker_t *w, apr_time_t deadline)
+{
+    if (w->live != NULL) {
+        chat_store_deadline_set(w->live, deadline > 0 ? deadline : 1);
+    }
+}
+
 /* Runs on the thread that will use the worker: the store handle belongs to it. A store that
  * cannot be opened is logged and then behaves as one that is down, so the jobs this worker
  * takes still go back to the journal. Fails only without memory. */
@@ -468,7 +477,7 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
     apr_thread_mutex_lock(p->stop_lock);
     w->live = w->store;
     if (p->stopping) {
-        chat_store_deadline_set(w->store, p->deadline > 0 ? p->deadline : 1);
+        cut_at_deadline_locked(w, p->deadline);
     }
     apr_thread_mutex_unlock(p->stop_lock);
     return APR_SUCCESS;
@@ -1215,13 +1224,9 @@ apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline)
     /* A call already waiting on the store (an endpoint that never answers) ends at the
      * deadline too, instead of at its own timeout. */
     for (i = 0; p->workers != NULL && i < p->n_writers; i++) {
-        if (p->workers[i].live != NULL) {
-            chat_store_deadline_set(p->workers[i].live, deadline > 0 ? deadline : 1);
-        }
+        cut_at_deadline_locked(&p->workers[i], deadline);
     }
-    if (p->reader.live != NULL) {
-        chat_store_deadline_set(p->reader.live, deadline > 0 ? deadline : 1);
-    }
+    cut_at_deadline_locked(&p->reader, deadline);
     apr_thread_cond_broadcast(p->stop_cond);
     apr_thread_mutex_unlock(p->stop_lock);
     if (p->started) {
