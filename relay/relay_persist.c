@@ -303,13 +303,21 @@ static int is_stalled(const relay_persist_t *p, apr_time_t now)
     return 0;
 }
 
+/* The store state as reported: the last operation succeeded and no writer's call hangs. */
+static int is_up(const relay_persist_t *p, int *stalled)
+{
+    int ok = atomic_load(&((relay_persist_t *)p)->store_ok);
+
+    *stalled = ok && is_stalled(p, apr_time_now());
+    return ok && !*stalled;
+}
+
 /* Recomputes the reported state from the last outcome and the watchdog, updates the gauge and
  * logs a change. store: the caller's handle for the error detail (NULL: none). */
 static void publish_store_state(relay_persist_t *p, apr_status_t why, chat_store_t *store)
 {
-    int ok = atomic_load(&p->store_ok);
-    int stalled = ok && is_stalled(p, apr_time_now());
-    int up = ok && !stalled;
+    int stalled;
+    int up = is_up(p, &stalled);
     int was = atomic_exchange(&p->store_up, up);
     char err[120], ms[16];
 
@@ -1161,9 +1169,11 @@ void relay_persist_drain(relay_persist_t *p,
 
 int relay_persist_is_store_up(const relay_persist_t *p)
 {
+    int stalled;
+
     /* Computed, not read from store_up, so /health sees a stall the moment it passes
      * PERSIST_STALL_MS rather than at the syncer's next round. */
-    return atomic_load(&((relay_persist_t *)p)->store_ok) && !is_stalled(p, apr_time_now());
+    return is_up(p, &stalled);
 }
 
 void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out)
