@@ -8,14 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startStack } from './lib/apache.mjs';
+import { installedStackOptions, startStack } from './lib/apache.mjs';
 import { connect } from './lib/relay.mjs';
-import { buildDir, tmpDir } from './lib/util.mjs';
-
-function makeVar(name) {
-  const m = readFileSync(path.join(buildDir(), 'Makefile'), 'utf8').match(new RegExp(`^${name} = (.*)$`, 'm'));
-  return m ? m[1].trim() : '';
-}
+import { buildDir, makeVar, tmpDir } from './lib/util.mjs';
 
 test('the installed daemons, config and Apache include run the stack', async () => {
   const dest = tmpDir('chat-destdir-');
@@ -35,18 +30,11 @@ test('the installed daemons, config and Apache include run the stack', async () 
     assert.match(unit, new RegExp(`ExecStart=${prefix}/sbin/chat-(relay|restapi) --config ${prefix}/etc/chat-analytics/chat-analytics.conf`));
   }
   const installed = readFileSync(include, 'utf8');
-  const defaultSocket = installed.match(/unix:([^|"]+)\|fcgi/)[1];
   assert.match(installed, /ProxyPass "\/ws" "ws:\/\/127\.0\.0\.1:8081\/ws"/);
 
   const s = await startStack({
     storage: 'sqlite',
-    relayBin: path.join(sbin, 'chat-relay'),
-    restapiBin: path.join(sbin, 'chat-restapi'),
-    daemonArgs: ['--config', conf],
-    siteConf: (v) => installed
-      .replaceAll(defaultSocket, v.RESTAPI_SOCKET)
-      .replaceAll('127.0.0.1:8081', v.RELAY_ADDR)
-      .replaceAll(`"${prefix}/`, `"${root}/`),
+    ...installedStackOptions({ root, prefix, conf, installed }),
   });
   let c;
   try {

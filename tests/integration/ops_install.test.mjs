@@ -9,14 +9,9 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startStack } from './lib/apache.mjs';
+import { installedStackOptions, startStack } from './lib/apache.mjs';
 import { connect } from './lib/relay.mjs';
-import { buildDir, tmpDir } from './lib/util.mjs';
-
-function makeVar(name) {
-  const m = readFileSync(path.join(buildDir(), 'Makefile'), 'utf8').match(new RegExp(`^${name} = (.*)$`, 'm'));
-  return m ? m[1].trim() : '';
-}
+import { buildDir, makeVar, tmpDir } from './lib/util.mjs';
 
 function make(target, dest) {
   const r = spawnSync('make', ['-C', buildDir(), '-s', target, `DESTDIR=${dest}`],
@@ -101,20 +96,13 @@ test('make install lays out a Debian-style tree, the installed stack runs, make 
     ? path.join(dest, sysconfdir, 'apache2', 'conf-available')
     : path.join(root, 'share', 'chat-analytics', 'apache');
   const installed = readFileSync(path.join(includeDir, 'chat-analytics.conf'), 'utf8');
-  const defaultSocket = installed.match(/unix:([^|"]+)\|fcgi/)[1];
   const token = execFileSync(path.join(root, 'bin', 'chat-token'),
     ['--config', conf, '--secrets', secrets, '--name', 'Ivy I.', '--ttl', '600', 'ivy'],
     { env: { PATH: process.env.PATH } }).toString().trim();
   const s = await startStack({
     storage: 'sqlite',
     env: envFile(secrets),
-    relayBin: path.join(root, 'sbin', 'chat-relay'),
-    restapiBin: path.join(root, 'sbin', 'chat-restapi'),
-    daemonArgs: ['--config', conf],
-    siteConf: (v) => installed
-      .replaceAll(defaultSocket, v.RESTAPI_SOCKET)
-      .replaceAll('127.0.0.1:8081', v.RELAY_ADDR)
-      .replaceAll(`"${prefix}/`, `"${root}/`),
+    ...installedStackOptions({ root, prefix, conf, installed }),
   });
   let c;
   try {

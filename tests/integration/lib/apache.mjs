@@ -21,6 +21,23 @@ import net from 'node:net';
 import path from 'node:path';
 import { binPath, buildDir, freePort, repoDir, spawnDaemon, tmpDir, waitFor } from './util.mjs';
 
+// startStack options that run what `make install DESTDIR=...` put under root (DESTDIR/prefix):
+// the installed daemons with --config conf, and the installed Apache include (its text:
+// installed) with its absolute paths re-rooted under root and the fixed relay port and socket
+// swapped for the stack's private ones; nothing else in the include is changed.
+export function installedStackOptions({ root, prefix, conf, installed }) {
+  const defaultSocket = installed.match(/unix:([^|"]+)\|fcgi/)[1];
+  return {
+    relayBin: path.join(root, 'sbin', 'chat-relay'),
+    restapiBin: path.join(root, 'sbin', 'chat-restapi'),
+    daemonArgs: ['--config', conf],
+    siteConf: (v) => installed
+      .replaceAll(defaultSocket, v.RESTAPI_SOCKET)
+      .replaceAll('127.0.0.1:8081', v.RELAY_ADDR)
+      .replaceAll(`"${prefix}/`, `"${root}/`),
+  };
+}
+
 // The module dir configure found (APACHE_MODULES in the build's Makefile), else Debian's.
 export function apacheModulesDir() {
   if (process.env.APACHE_MODULES) return process.env.APACHE_MODULES;

@@ -1,7 +1,7 @@
 // Shared helpers for the integration tests: free ports, temp dirs, daemons, waiting.
 // Every daemon a test starts is tracked and stopped by PID when the test process exits.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,12 @@ export const repoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 // Where the binaries were built (scripts/test.sh sets CHAT_BUILD_DIR; default _build/san).
 export function buildDir() {
   return process.env.CHAT_BUILD_DIR || path.join(repoDir, '_build', 'san');
+}
+
+// A variable of the build's Makefile (prefix, sysconfdir, ...) as make wrote it, or ''.
+export function makeVar(name) {
+  const m = readFileSync(path.join(buildDir(), 'Makefile'), 'utf8').match(new RegExp(`^${name} = (.*)$`, 'm'));
+  return m ? m[1].trim() : '';
 }
 
 export function binPath(rel) {   // binPath('relay/chat-relay')
