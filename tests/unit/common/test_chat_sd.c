@@ -242,8 +242,21 @@ END_TEST
 
 START_TEST(daemon_ready_without_daemonizing_is_a_no_op)
 {
+    int pipefd[2], saved = dup(STDOUT_FILENO);
+    char got[2] = { 0 };
+
+    /* stdout on a pipe: had ready pointed it at /dev/null, the byte would not arrive */
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_eq(pipe2(pipefd, O_NONBLOCK), 0);   /* a missing byte fails, not hangs */
+    ck_assert_int_ge(dup2(pipefd[1], STDOUT_FILENO), 0);
     chat_sd_daemon_ready(NULL);
-    ck_assert_int_ge(fcntl(STDOUT_FILENO, F_GETFD), 0);   /* stdout untouched */
+    ck_assert_int_eq(write(STDOUT_FILENO, "x", 1), 1);
+    ck_assert_int_eq(read(pipefd[0], got, 1), 1);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    ck_assert_str_eq(got, "x");
 }
 END_TEST
 
