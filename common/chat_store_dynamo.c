@@ -603,7 +603,6 @@ static apr_status_t dy_open(chat_store_t *s)
     curl_easy_setopt(dy->curl, CURLOPT_USERPWD, apr_pstrcat(s->pool, key, ":", secret, NULL));
     curl_easy_setopt(dy->curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(dy->curl, CURLOPT_ERRORBUFFER, dy->curl_err);
-    curl_easy_setopt(dy->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)DY_CONNECT_MS);
     curl_easy_setopt(dy->curl, CURLOPT_NOSIGNAL, 1L);      /* threads: no SIGALRM for DNS */
     curl_easy_setopt(dy->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(dy->curl, CURLOPT_XFERINFODATA, s);
