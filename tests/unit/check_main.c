@@ -1,7 +1,10 @@
 /* check_main.c: runner shared by the unit-test programs; see check_main.h. */
 #include "check_main.h"
 
+#include <apr_file_info.h>
+#include <apr_file_io.h>
 #include <apr_general.h>
+#include <apr_strings.h>
 #include <stdlib.h>
 
 apr_pool_t *test_pool;
@@ -15,6 +18,38 @@ void chat_test_pool_teardown(void)
 {
     apr_pool_destroy(test_pool);
     test_pool = NULL;
+}
+
+static apr_status_t remove_temp_dir(void *data)
+{
+    const char *dir = data;
+    apr_pool_t *p = NULL;
+    apr_dir_t *d = NULL;
+    apr_finfo_t fi;
+
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    if (apr_dir_open(&d, dir, p) == APR_SUCCESS) {
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+            if (fi.filetype != APR_DIR) {
+                apr_file_remove(apr_pstrcat(p, dir, "/", fi.name, NULL), p);
+            }
+        }
+        apr_dir_close(d);
+    }
+    apr_dir_remove(dir, p);
+    apr_pool_destroy(p);
+    return APR_SUCCESS;
+}
+
+char *chat_test_temp_dir(const char *prefix)
+{
+    char *dir = apr_pstrcat(test_pool, "/tmp/", prefix, "XXXXXX", NULL);
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    apr_pool_cleanup_register(test_pool, dir, remove_temp_dir, apr_pool_cleanup_null);
+    return dir;
 }
 
 TCase *chat_tcase_create(const char *name)

@@ -21,6 +21,11 @@ extern apr_pool_t *test_pool;
 void chat_test_pool_setup(void);
 void chat_test_pool_teardown(void);
 
+/* A new directory /tmp/<prefix>XXXXXX (the string from test_pool), removed when test_pool goes,
+ * with every entry in it that is not a directory (files, sockets). Pool cleanups run
+ * last-registered first, so what is opened in it after this call is closed before it goes. */
+char *chat_test_temp_dir(const char *prefix);
+
 /* A TCase with the pool fixture added and a generous timeout (sanitizer builds are slow). */
 TCase *chat_tcase_create(const char *name);
 

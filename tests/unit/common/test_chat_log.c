@@ -13,37 +13,9 @@
 
 #define POOL test_pool
 
-/* Removes the directory and the files in it when the test's pool goes. */
-static apr_status_t remove_dir(void *data)
-{
-    const char *dir = data;
-    apr_pool_t *p = NULL;
-    apr_dir_t *d = NULL;
-    apr_finfo_t fi;
-
-    apr_pool_create(&p, NULL);
-    if (apr_dir_open(&d, dir, p) == APR_SUCCESS) {
-        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
-            if (fi.filetype == APR_REG) {
-                apr_file_remove(apr_pstrcat(p, dir, "/", fi.name, NULL), p);
-            }
-        }
-        apr_dir_close(d);
-    }
-    apr_dir_remove(dir, p);
-    apr_pool_destroy(p);
-    return APR_SUCCESS;
-}
-
-static char *temp_dir(void)
-{
-    char *dir = apr_pstrdup(POOL, "/tmp/chat-log-test-XXXXXX");
-
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    /* Registered before the logger's own cleanup, so it runs after the file is closed. */
-    apr_pool_cleanup_register(POOL, dir, remove_dir, apr_pool_cleanup_null);
-    return dir;
-}
+/* The logger's pool cleanup, registered after the directory's, closes the file before the
+ * directory is removed. */
+#define temp_dir() chat_test_temp_dir("chat-log-test-")
 
 /* The file's lines, each checked to be one JSON object. */
 static apr_array_header_t *read_lines(const char *path)

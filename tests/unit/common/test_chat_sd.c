@@ -19,28 +19,10 @@
 
 #define POOL test_pool
 
-static apr_status_t remove_path(void *data)
-{
-    unlink(data);
-    return APR_SUCCESS;
-}
+#define temp_dir() chat_test_temp_dir("chat-sd-test-")
 
-static apr_status_t remove_dir(void *data)
-{
-    rmdir(data);
-    return APR_SUCCESS;
-}
-
-static char *temp_dir(void)
-{
-    char *dir = apr_pstrdup(POOL, "/tmp/chat-sd-test-XXXXXX");
-
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    apr_pool_cleanup_register(POOL, dir, remove_dir, apr_pool_cleanup_null);
-    return dir;
-}
-
-/* A datagram socket bound to name ('@' = abstract), closed and unlinked with the pool. */
+/* A datagram socket bound to name ('@' = abstract; else a path in a temp_dir(), which removes
+ * it). */
 static int bound_socket(const char *name)
 {
     struct sockaddr_un sa;
@@ -57,8 +39,6 @@ static int bound_socket(const char *name)
     }
     else {
         len++;
-        apr_pool_cleanup_register(POOL, apr_pstrdup(POOL, name), remove_path,
-                                  apr_pool_cleanup_null);
     }
     ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, len), 0);
     return fd;
@@ -196,7 +176,6 @@ START_TEST(pidfile_naming_a_live_process_is_refused_and_kept)
 {
     char *path = apr_pstrcat(POOL, temp_dir(), "/chat.pid", NULL);
 
-    apr_pool_cleanup_register(POOL, path, remove_path, apr_pool_cleanup_null);
     write_file(path, apr_psprintf(POOL, "%ld\n", (long)getppid()));   /* Check's runner */
     ck_assert_int_eq(chat_sd_pidfile_create(path, POOL), APR_EEXIST);
     ck_assert_int_eq(file_pid(path), (long)getppid());
@@ -224,7 +203,6 @@ START_TEST(pidfile_left_replaced_by_another_instance_is_not_removed)
     char *path = apr_pstrcat(POOL, temp_dir(), "/chat.pid", NULL);
     apr_pool_t *p = NULL;
 
-    apr_pool_cleanup_register(POOL, path, remove_path, apr_pool_cleanup_null);
     ck_assert_int_eq(apr_pool_create(&p, POOL), APR_SUCCESS);
     ck_assert_int_eq(chat_sd_pidfile_create(path, p), APR_SUCCESS);
     write_file(path, "1\n");                   /* someone else took it over */
