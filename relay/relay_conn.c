@@ -162,6 +162,14 @@ static void release_backlog(relay_conn_t *c)
     c->bl_len = c->bl_pos = 0;
 }
 
+/* Frees the ring's slots; with nothing queued (the next enqueue allocates again). */
+static void free_ring(relay_conn_t *c)
+{
+    free(c->q);
+    c->q = NULL;
+    c->q_size = c->q_head = 0;
+}
+
 static void release_queue(relay_conn_t *c)
 {
     while (c->q_len > 0) {
@@ -174,9 +182,8 @@ static void release_queue(relay_conn_t *c)
         }
         relay_frame_unref(f);
     }
-    free(c->q);
-    c->q = NULL;
-    c->q_size = c->q_head = c->q_ctl = 0;
+    free_ring(c);
+    c->q_ctl = 0;
     c->q_open = 0;
 }
 
@@ -358,9 +365,7 @@ void relay_conn_check(relay_conn_t *c, apr_time_t now)
     apr_interval_time_t stall = apr_time_from_sec(cfg->send_timeout_s);
 
     if (c->q_len == 0 && c->q != NULL) {
-        free(c->q);                      /* quiet for a tick: an idle connection holds no ring */
-        c->q = NULL;
-        c->q_size = c->q_head = 0;
+        free_ring(c);                    /* quiet for a tick: an idle connection holds no ring */
     }
     if (c->discard_until != 0 && now >= c->discard_until) {
         relay_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame exceeds 8192 bytes");
