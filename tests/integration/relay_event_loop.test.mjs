@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { logCount } from './lib/ops.mjs';
 import { connect, RawClient } from './lib/relay.mjs';
 import { binPath, freePort, sleep, spawnDaemon, tmpDir, waitFor } from './lib/util.mjs';
 
@@ -16,8 +17,6 @@ delete process.env.RELAY_EVENT_LOOP;         // this file chooses the loop in it
 function writeConf(file, lines) {
   writeFileSync(file, `${lines.join('\n')}\n`);
 }
-
-const count = (text, msg) => text.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
 
 test('on libev: chat, pings, the tick, SIGHUP and the SIGTERM drain work as on poll', async () => {
   const dir = tmpDir('relay-libev-');
@@ -75,7 +74,7 @@ test('on libev: chat, pings, the tick, SIGHUP and the SIGTERM drain work as on p
     writeConf(conf, [...base, 'RELAY_EVENT_LOOP=poll', 'RATE_LIMIT_PER_SEC=2',
       'RATE_LIMIT_BURST=1']);
     relay.proc.kill('SIGHUP');
-    await waitFor(() => count(relay.output(), 'configuration reloaded') === 1, { what: 'reload' });
+    await waitFor(() => logCount(relay.output(), 'configuration reloaded') === 1, { what: 'reload' });
     assert.match(relay.output(),
       /"msg":"changed settings wait for a restart","keys":"RELAY_EVENT_LOOP"/);
     const c = await connect(url({ room: 'ev', userId: 'c' }));
