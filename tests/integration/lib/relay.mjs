@@ -26,7 +26,10 @@ export async function startRelay({ env = {}, args = [], port, dir } = {}) {
   const tls = Boolean(fullEnv.RELAY_TLS_CERT);
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${p}`;
   const health = async () => {
-    if (!tls) return (await fetch(`${url}/health`)).json().then((body) => ({ status: 200, body }));
+    if (!tls) {
+      const res = await fetch(`${url}/health`);
+      return { status: res.status, body: await res.json() };
+    }
     return new Promise((resolve, reject) => {
       https.get(`${url}/health`, { rejectUnauthorized: false }, (res) => {
         let b = '';
