@@ -603,7 +603,6 @@ static void warm_finish(relay_server_t *srv, relay_room_t *room, const relay_rea
     if (room->warm != NULL) {
         room->warm->room = NULL;
         room->warm = NULL;
-        srv->n_warming--;
     }
     if (r != NULL && r->status == APR_SUCCESS) {
         apr_int64_t max = r->max_seq;
@@ -663,7 +662,6 @@ static void warm_start(relay_server_t *srv, relay_room_t *room, apr_time_t now)
     }
     rd->room = room;
     room->warm = rd;
-    srv->n_warming++;
 }
 
 void relay_room_on_read(void *arg, const relay_read_result_t *r)
@@ -721,7 +719,6 @@ static void room_destroy(relay_server_t *srv, relay_room_t *room, int remember)
     }
     if (room->warm != NULL) {
         room->warm->room = NULL;
-        srv->n_warming--;
     }
     apr_hash_set(srv->rooms, room->id, APR_HASH_KEY_STRING, NULL);
     if (room->prev != NULL) {

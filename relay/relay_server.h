@@ -73,7 +73,6 @@ typedef struct relay_server_t {
     apr_hash_t *rooms;                 /* room id -> relay_room_t * */
     relay_room_t *room_list;           /* every room, for the tick and eviction */
     int n_rooms;
-    int n_warming;                     /* rooms whose warm-up read is in flight */
     apr_hash_t *seq_memo;              /* room id -> next seq/epoch of dropped rooms */
 
     apr_hash_t *ips;                   /* client ip -> relay_ip_t * */
