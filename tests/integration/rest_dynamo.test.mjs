@@ -22,7 +22,7 @@ async function get(s, p) {
 describe('history from DynamoDB (dynalite) through Apache', () => {
   let db;
   let s;
-  const sent = [];            // { messageId, content } in the order sent
+  const sent = [];            // { messageId, seq, content } in the order sent
 
   before(async () => {
     db = await startDynalite();
@@ -34,7 +34,7 @@ describe('history from DynamoDB (dynalite) through Apache', () => {
     const c = await connect(`${s.wsUrl}?room=dyn-hist&userId=dyn-user&username=Dyn`, { origin: s.origin });
     for (let i = 0; i < N; i++) c.chat(`m${i}`, { nonce: `n${i}` });
     const acks = await c.collect((m) => m.type === 'ack', N, 15000);
-    for (let i = 0; i < N; i++) sent.push({ messageId: acks[i].messageId, content: `m${i}` });
+    for (let i = 0; i < N; i++) sent.push({ messageId: acks[i].messageId, seq: acks[i].seq, content: `m${i}` });
     await c.close();
     await waitFor(async () => (await scanIds(db.direct, TABLE)).length >= N,
       { timeoutMs: 30000, what: `${N} messages in the table` });
@@ -76,7 +76,7 @@ describe('history from DynamoDB (dynalite) through Apache', () => {
     assert.equal(m.type, 'chat');
     assert.equal(m.content, `m${N - 1}`);
     assert.match(m.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    assert.equal(typeof m.seq, 'number');
+    assert.equal(m.seq, sent[N - 1].seq, 'the seq the relay acknowledged');
   });
 
   test("a user's messages come from the user index", async () => {
