@@ -517,26 +517,43 @@ const relay_frame_t *relay_room_find_nonce(relay_conn_t *c, apr_uint64_t key, ap
 /* ------------------------------------------------------------------ sequence memo */
 
 /* The sequence of a dropped room, so a later warm-up never hands out a seq twice even when
- * storage lags behind or cannot answer. Bounded: cleared wholesale at 4 x MAX_ROOMS. */
+ * storage lags behind or cannot answer. Bounded at 4 x MAX_ROOMS entries: past that the room
+ * dropped longest ago is forgotten, one at a time, since storage has most likely caught up
+ * with it; the rooms dropped last, whose messages may still be on their way to the store,
+ * are kept. */
 typedef struct relay_memo_t {
     char id[CHAT_MSG_MAX_ROOM + 1];
     apr_int64_t next_seq;
     apr_int64_t epoch;
+    struct relay_memo_t *older;        /* the list from srv->memo_oldest to srv->memo_newest */
+    struct relay_memo_t *newer;
 } relay_memo_t;
+
+/* Takes e out of the table and the list; the caller frees it. */
+static void memo_unlink(relay_server_t *srv, relay_memo_t *e)
+{
+    apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, NULL);
+    if (e->older != NULL) {
+        e->older->newer = e->newer;
+    }
+    else {
+        srv->memo_oldest = e->newer;
+    }
+    if (e->newer != NULL) {
+        e->newer->older = e->older;
+    }
+    else {
+        srv->memo_newest = e->older;
+    }
+    e->older = e->newer = NULL;
+}
 
 static void memo_clear(relay_server_t *srv)
 {
-    apr_hash_index_t *hi;
+    relay_memo_t *e;
 
-    if (srv->seq_memo == NULL) {
-        return;
-    }
-    /* Deleting the current entry is the one change APR allows while iterating; the key lives
-     * in the entry, so it goes out of the table before it is freed. */
-    for (hi = apr_hash_first(NULL, srv->seq_memo); hi != NULL; hi = apr_hash_next(hi)) {
-        relay_memo_t *e = apr_hash_this_val(hi);
-
-        apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, NULL);
+    while ((e = srv->memo_oldest) != NULL) {
+        memo_unlink(srv, e);
         free(e);
     }
 }
@@ -548,20 +565,35 @@ static void memo_put(relay_server_t *srv, const relay_room_t *room)
     if (srv->seq_memo == NULL) {
         srv->seq_memo = apr_hash_make(srv->pool);
     }
-    if ((int)apr_hash_count(srv->seq_memo) >= 4 * srv->cfg->max_rooms) {
-        memo_clear(srv);
-    }
     e = apr_hash_get(srv->seq_memo, room->id, APR_HASH_KEY_STRING);
-    if (e == NULL) {
+    if (e != NULL) {
+        memo_unlink(srv, e);                     /* dropped again: now the newest */
+    }
+    else {
+        while (srv->memo_oldest != NULL
+               && (int)apr_hash_count(srv->seq_memo) >= 4 * srv->cfg->max_rooms) {
+            relay_memo_t *old = srv->memo_oldest;
+
+            memo_unlink(srv, old);
+            free(old);
+        }
         e = calloc(1, sizeof(*e));
         if (e == NULL) {
             return;
         }
         apr_cpystrn(e->id, room->id, sizeof(e->id));
-        apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, e);
     }
     e->next_seq = room->next_seq;
     e->epoch = room->epoch;
+    apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, e);
+    e->older = srv->memo_newest;
+    if (srv->memo_newest != NULL) {
+        srv->memo_newest->newer = e;
+    }
+    else {
+        srv->memo_oldest = e;
+    }
+    srv->memo_newest = e;
 }
 
 /* Removes and returns the memo of room id (the caller frees it), or NULL. */
@@ -574,7 +606,7 @@ static relay_memo_t *memo_take(relay_server_t *srv, const char *id)
     }
     e = apr_hash_get(srv->seq_memo, id, APR_HASH_KEY_STRING);
     if (e != NULL) {
-        apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, NULL);
+        memo_unlink(srv, e);
     }
     return e;
 }

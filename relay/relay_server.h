@@ -74,6 +74,8 @@ typedef struct relay_server_t {
     relay_room_t *room_list;           /* every room, for the tick and eviction */
     int n_rooms;
     apr_hash_t *seq_memo;              /* room id -> next seq/epoch of dropped rooms */
+    struct relay_memo_t *memo_oldest;  /* the memo's entries, oldest dropped first */
+    struct relay_memo_t *memo_newest;
 
     apr_hash_t *ips;                   /* client ip -> relay_ip_t * */
     relay_net_t *proxies;

@@ -143,3 +143,34 @@ test('messages sent while the room warms up are held, then sequenced in order un
     hole.close();
   }
 });
+
+test('rooms dropped for others keep their sequence while storage lags, the memo forgetting the oldest first', async () => {
+  // MAX_ROOMS=1: each new room drops the previous one, whose next seq goes to the memo (at most
+  // 4 x MAX_ROOMS = 4 rooms). The writer holds its batch for up to a minute, so the store answers
+  // the warm-up with nothing: only the memo knows where a room was.
+  const env = {
+    ...fast, STORAGE: 'sqlite', MAX_ROOMS: '1', PERSIST_BATCH_SIZE: '1000', PERSIST_FLUSH_MS: '60000',
+  };
+  const relay = await startRelay({ env, dir: tmpDir('relay-memo-') });
+  try {
+    const rooms = ['m0', 'm1', 'm2', 'm3', 'm4', 'm5'];
+    for (const room of rooms) {
+      const c = await connect(relay.wsUrl({ room }));
+      assert.equal(c.messages[0].seq, 0, `${room} starts empty`);
+      assert.deepEqual((await sendAll(c, `${room}-`, 2)).map((m) => m.seq), [1, 2]);
+      await c.close();
+    }
+    // m5 is open; m1..m4 are remembered, m0 was forgotten (the oldest, when m4 went in). Going
+    // back to m4 drops m5 and forgets m1; m3 and m2 then follow. The memo used to be emptied
+    // whole when full, which kept only m4.
+    for (const room of ['m4', 'm3', 'm2']) {
+      const c = await connect(relay.wsUrl({ room }));
+      assert.equal(c.messages[0].seq, 2, `${room} continues its sequence`);
+      c.chat('after');
+      assert.equal((await c.nextMessage((m) => m.type === 'chat' && m.content === 'after')).seq, 3, room);
+      await c.close();
+    }
+  } finally {
+    assert.equal((await relay.stop()).code, 0, relay.output());
+  }
+});
