@@ -1,15 +1,17 @@
 /* relay_persist.c: the relay's lossless persistence pipeline (see relay_persist.h).
  *
  * Owns the journal, the bounded job queue, the read queue and mailbox, and these threads:
- *   - PERSIST_WORKERS writers (one with SQLite, see n_writers): each opens its own store
- *     handle, takes batches of PERSIST_BATCH_SIZE jobs (or what arrived within
- *     PERSIST_FLUSH_MS of the first), saves them retrying with capped exponential backoff and
- *     full jitter for as long as the relay runs, confirms them to the journal, and between
- *     batches re-reads journal segments whose records exist only on disk (the queue was full,
- *     or a previous run left them). With SQLite a batch also takes whatever else is already
- *     queued, up to BACKLOG_BATCH: the store writes a batch in one transaction, and its cost
- *     per row falls several times from 25 rows to thousands (chat_store_sqlite.c), so a
- *     backlog is worked off in ever larger and cheaper transactions instead of growing;
+ *   - PERSIST_WORKERS writers: each opens its own store handle, takes batches of up to
+ *     PERSIST_BATCH_SIZE jobs (or what arrived within PERSIST_FLUSH_MS of the first), saves
+ *     them retrying with capped exponential backoff and full jitter for as long as the relay
+ *     runs, confirms them to the journal, and between batches re-reads journal segments whose
+ *     records exist only on disk (the queue was full, or a previous run left them). With
+ *     SQLite the writers write in turns (p->turn) and the writer whose turn it is also takes
+ *     the batches already waiting in the queue, each again of up to PERSIST_BATCH_SIZE, into
+ *     the same transaction, up to BACKLOG_BATCH jobs: SQLite has one database lock, so writes
+ *     take turns anyway, and its cost per row falls several times from 25 rows per commit to
+ *     thousands (chat_store_sqlite.c), so a backlog is worked off in ever larger and cheaper
+ *     transactions instead of growing;
  *   - one reader: store reads for the service thread, so that a write backlog or a store
  *     outage never holds a room's warm-up behind thousands of writes; results go to a
  *     mutex-guarded mailbox and wake(arg) tells the service thread;
@@ -45,9 +47,9 @@
 #define IDLE_MIN (50 * 1000)                      /* an idle writer's wait for work */
 #define IDLE_MAX APR_USEC_PER_SEC
 #define WATCH_TICK (100 * 1000)                   /* the syncer's stall check, at the least */
-/* SQLite: the most rows one batch (one transaction) takes when more than PERSIST_BATCH_SIZE
- * are waiting, from the queue or a journal segment. 16384 rows of ~300 bytes keep a batch in
- * a few MiB and its transaction near 0.2 s at the store's backlog rate. */
+/* SQLite: the most rows one write (one transaction) holds when batches are waiting, from the
+ * queue or a journal segment. 16384 rows of ~300 bytes keep a write in a few MiB and its
+ * transaction near 0.2 s at the store's backlog rate. */
 #define BACKLOG_BATCH 16384
 
 /* ---------------------------------------------------------------- bounded ring queue */
@@ -214,7 +216,8 @@ typedef struct worker_t {
     int schema_ok;
     int once;                /* recover: one attempt, no retry */
     apr_uint64_t rng;
-    int batch_max;           /* jobs a batch may take: PERSIST_BATCH_SIZE or BACKLOG_BATCH */
+    int batch_max;           /* jobs one write may hold: PERSIST_BATCH_SIZE, or BACKLOG_BATCH
+                              * when waiting batches join it (SQLite) */
     void **batch;            /* job_t *, as ring_take hands them over */
     const chat_msg_t **msgs;
 } worker_t;
@@ -225,11 +228,11 @@ struct relay_persist_t {
     chat_shm_t *shm;
     chat_log_t *log;
     int disabled;            /* STORAGE=none */
-    /* Writer threads: PERSIST_WORKERS, but one with SQLite, where writes take turns anyway
-     * (one database lock) and each connection's page cache is dropped whenever another
-     * connection has written, so a second writer only makes both slower. */
-    int n_writers;
-    int backlog_batches;     /* SQLite: a batch grows to BACKLOG_BATCH when work is waiting */
+    int n_writers;           /* PERSIST_WORKERS */
+    /* SQLite: writers write in turns, and the one holding the turn joins the batches waiting
+     * in the queue to its own, up to BACKLOG_BATCH jobs in one transaction. NULL: writers
+     * write in parallel, a batch at a time (DynamoDB). */
+    apr_thread_mutex_t *turn;
     relay_journal_t *journal;
     ring_t jobs;
     ring_t reads;
@@ -259,7 +262,7 @@ struct relay_persist_t {
     atomic_int store_ok;
     atomic_int store_up;
     _Atomic apr_uint64_t n_queued, n_spilled, n_written, n_failed, n_retried, n_batch_us;
-    _Atomic apr_uint64_t n_batches;
+    _Atomic apr_uint64_t n_batches, n_taken, n_largest;
     atomic_int depth;
 };
 
@@ -467,7 +470,7 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
         return rv;
     }
     w->batch_max = p->cfg->persist_batch_size;
-    if (p->backlog_batches && w->batch_max < BACKLOG_BATCH) {
+    if (p->turn != NULL && w->batch_max < BACKLOG_BATCH) {
         w->batch_max = BACKLOG_BATCH;
     }
     nb = (apr_size_t)w->batch_max;
@@ -561,20 +564,80 @@ static apr_status_t save_retrying(worker_t *w, int n)
     return rv;
 }
 
-/* Writes a batch of jobs and confirms them segment by segment; frees the jobs. What could not
- * be written (shutdown deadline) is handed back to the journal as re-readable. */
-static void write_jobs(worker_t *w, int n)
+/* Counts a batch of n jobs taken from the queue. Any writer. */
+static void note_taken(relay_persist_t *p, int n)
+{
+    apr_uint64_t largest = atomic_load(&p->n_largest);
+
+    atomic_fetch_add(&p->n_taken, 1);
+    while ((apr_uint64_t)n > largest
+           && !atomic_compare_exchange_weak(&p->n_largest, &largest, (apr_uint64_t)n)) {
+    }
+}
+
+/* The writers' turn around a write (SQLite; with DynamoDB they write in parallel). */
+static void turn_begin(relay_persist_t *p)
+{
+    if (p->turn != NULL) {
+        apr_thread_mutex_lock(p->turn);
+    }
+}
+
+static void turn_end(relay_persist_t *p)
+{
+    if (p->turn != NULL) {
+        apr_thread_mutex_unlock(p->turn);
+    }
+}
+
+/* With the turn held: appends the batches already waiting in the queue (counted in
+ * PERSIST_BATCH_SIZE) to the n jobs in w->batch, up to w->batch_max jobs or an end marker
+ * (*end). One ring_take for all of them: taking them a batch at a time costs a queue lock
+ * per batch against the service thread on the same core, about 10 % of the rows SQLite
+ * stores while sending (S5, A/B). Returns how many jobs the write holds. */
+static int join_waiting(worker_t *w, int n, int *end)
+{
+    relay_persist_t *p = w->p;
+    int size = p->cfg->persist_batch_size;
+    int depth;
+
+    if (!*end && n < w->batch_max) {
+        int k = ring_take(&p->jobs, 0, 0, w->batch + n, w->batch_max - n, &p->end_marker,
+                          &depth);
+
+        set_depth(p, depth);
+        if (k > 0 && w->batch[n + k - 1] == &p->end_marker) {
+            *end = 1;
+            k--;
+        }
+        for (int i = 0; i < k; i += size) {
+            note_taken(p, k - i < size ? k - i : size);
+        }
+        n += k;
+    }
+    return n;
+}
+
+/* Writes a batch of jobs, with SQLite together with the batches waiting behind it (*end: an
+ * end marker came among them), and confirms them segment by segment; frees the jobs. What
+ * could not be written (shutdown deadline) is handed back to the journal as re-readable. */
+static void write_jobs(worker_t *w, int n, int *end)
 {
     relay_persist_t *p = w->p;
     apr_status_t rv;
     int i = 0;
 
+    turn_begin(p);
+    if (p->turn != NULL) {
+        n = join_waiting(w, n, end);
+    }
     for (int k = 0; k < n; k++) {
         job_t *job = w->batch[k];
 
         w->msgs[k] = &job->msg;
     }
     rv = save_retrying(w, n);
+    turn_end(p);
     while (i < n) {
         apr_uint64_t seg = ((job_t *)w->batch[i])->seg;
         int run = 0;
@@ -618,7 +681,11 @@ static apr_status_t write_records(worker_t *w, relay_journal_reader_t *r, apr_of
             }
         }
         if (k > 0 && (k == w->batch_max || rv == APR_EOF)) {
-            apr_status_t wr = save_retrying(w, k);
+            apr_status_t wr;
+
+            turn_begin(w->p);
+            wr = save_retrying(w, k);
+            turn_end(w->p);
 
             apr_pool_clear(w->scratch);    /* the decoded batch */
             k = 0;
@@ -690,10 +757,10 @@ static apr_status_t reread_segment(worker_t *w)
     return rv;
 }
 
-/* Takes up to a batch: waits a while for the first job (the flush window, kept between
- * IDLE_MIN and IDLE_MAX so an idle worker neither spins nor forgets the journal), then up to
+/* Takes a batch: waits a while for the first job (the flush window, kept between IDLE_MIN and
+ * IDLE_MAX so an idle worker neither spins nor forgets the journal), then up to
  * PERSIST_FLUSH_MS more for PERSIST_BATCH_SIZE to be queued, and takes what is there, up to
- * w->batch_max: with SQLite (BACKLOG_BATCH) a backlog goes in one batch. */
+ * PERSIST_BATCH_SIZE. */
 static int collect(worker_t *w, int *end)
 {
     relay_persist_t *p = w->p;
@@ -707,11 +774,14 @@ static int collect(worker_t *w, int *end)
         return 0;
     }
     n = ring_take(&p->jobs, apr_time_now() + window, p->cfg->persist_batch_size, w->batch,
-                  w->batch_max, &p->end_marker, &depth);
+                  p->cfg->persist_batch_size, &p->end_marker, &depth);
     set_depth(p, depth);
     if (n > 0 && w->batch[n - 1] == &p->end_marker) {
         *end = 1;
         n--;
+    }
+    if (n > 0) {
+        note_taken(p, n);
     }
     return n;
 }
@@ -731,7 +801,7 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
         int n = collect(w, &end);
 
         if (n > 0) {
-            write_jobs(w, n);
+            write_jobs(w, n, &end);
             apr_pool_clear(w->scratch);
         }
         else if (w->index == 0 && !end && w->store != NULL && !atomic_load(&p->store_ok)) {
@@ -905,8 +975,7 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
     p->shm = shm;
     p->log = log;
     p->disabled = cfg->storage == CHAT_STORAGE_NONE;
-    p->backlog_batches = cfg->storage == CHAT_STORAGE_SQLITE;
-    p->n_writers = cfg->storage == CHAT_STORAGE_SQLITE ? 1 : cfg->persist_workers;
+    p->n_writers = cfg->persist_workers;
     atomic_init(&p->store_ok, p->disabled ? 0 : 1);
     atomic_init(&p->store_up, p->disabled ? 0 : 1);
     /* The gauge says 0 only while writes fail or hang, so with STORAGE=none (nothing to fail)
@@ -932,6 +1001,9 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
     }
     if (rv == APR_SUCCESS) {
         rv = apr_thread_mutex_create(&p->mbox_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    }
+    if (rv == APR_SUCCESS && cfg->storage == CHAT_STORAGE_SQLITE) {
+        rv = apr_thread_mutex_create(&p->turn, APR_THREAD_MUTEX_DEFAULT, pool);
     }
     if (rv == APR_SUCCESS) {
         rv = check_store_config(p);
@@ -1192,6 +1264,9 @@ void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out)
     out->retried = atomic_load(&p->n_retried);
     out->last_batch_us = atomic_load(&p->n_batch_us);
     out->batches = atomic_load(&p->n_batches);
+    out->taken = atomic_load(&p->n_taken);
+    out->largest_batch = atomic_load(&p->n_largest);
+    out->writers = p->disabled ? 0 : (apr_uint64_t)p->n_writers;
     out->depth = (apr_uint64_t)atomic_load(&p->depth);
     out->pending = js.pending;
     out->journal_bytes = js.bytes;

@@ -87,7 +87,11 @@ typedef struct relay_persist_stats_t {
     apr_uint64_t journal_bytes;   /* bytes in journal segments */
     apr_uint64_t journal_segments;
     apr_uint64_t last_batch_us;   /* latency of the last successful batch */
-    apr_uint64_t batches;         /* successful store writes (with SQLite one transaction each) */
+    apr_uint64_t batches;         /* successful store writes (with SQLite one transaction each,
+                                   * which may hold several batches taken in one turn) */
+    apr_uint64_t taken;           /* batches taken from the queue */
+    apr_uint64_t largest_batch;   /* the most jobs one batch took: at most PERSIST_BATCH_SIZE */
+    apr_uint64_t writers;         /* writer threads: PERSIST_WORKERS (0 with STORAGE=none) */
 } relay_persist_stats_t;
 
 /* Any thread: a snapshot of the counters. */

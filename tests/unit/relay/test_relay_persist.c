@@ -271,13 +271,18 @@ START_TEST(ten_thousand_messages_arrive_exactly_once)
     ck_assert_uint_eq(st.queued + st.spilled, 10000);
     ck_assert_uint_eq(st.written, 10000);
     ck_assert_uint_eq(st.pending, 0);
+    ck_assert_uint_eq(st.writers, 4);
+    ck_assert_uint_ge(st.largest_batch, 1);
+    ck_assert_uint_le(st.largest_batch, 25);   /* however far behind the writers fell */
     assert_all_stored_and_clean(&f, ids);
 }
 END_TEST
 
-/* A backlog (20,000 messages pushed before the writer starts: 1024 queued, the rest left to
- * the journal) is written by SQLite's one writer in a handful of large transactions, not in
- * 800 batches of PERSIST_BATCH_SIZE, and every message arrives exactly once. */
+/* A backlog (20,000 messages pushed before the writers start: 1024 queued, the rest left to
+ * the journal) with SQLite: all PERSIST_WORKERS writers run and take batches of at most
+ * PERSIST_BATCH_SIZE, the writer whose turn it is writes the batches waiting behind its own in
+ * the same transaction, so the backlog goes in a handful of large transactions instead of
+ * 800 commits of 25 rows, and every message arrives exactly once. */
 START_TEST(a_sqlite_backlog_is_written_in_a_few_large_transactions_exactly_once)
 {
     static const char *const extra[] = { "PERSIST_WORKERS=4", "PERSIST_BATCH_SIZE=25",
@@ -293,11 +298,16 @@ START_TEST(a_sqlite_backlog_is_written_in_a_few_large_transactions_exactly_once)
     relay_persist_stats(p, &st);
     ck_assert_uint_eq(st.queued, 1024);
     ck_assert_uint_eq(st.spilled, 20000 - 1024);
+    ck_assert_uint_eq(st.writers, 4);
     ck_assert_int_eq(relay_persist_start(p, NULL, NULL), APR_SUCCESS);
     WAIT_FOR(p, st, st.written == 20000);
     ck_assert_uint_eq(st.pending, 0);
-    /* The queue in one batch, each 4 MiB segment (about 14,000 records) in one or two. */
-    ck_assert_uint_le(st.batches, 6);
+    /* The queue's 1024 jobs were taken 25 at a time... */
+    ck_assert_uint_eq(st.largest_batch, 25);
+    ck_assert_uint_ge(st.taken, 1024 / 25 + 1);
+    /* ...and written in a few transactions: the queue in one per writer at most, each 4 MiB
+     * segment (about 14,000 records) in one or two. */
+    ck_assert_uint_le(st.batches, 4 + 4);
     ck_assert_uint_eq(st.failed, 0);
     shutdown_drained(p, 60);
     assert_all_stored_and_clean(&f, ids);
@@ -317,13 +327,14 @@ START_TEST(a_full_queue_never_blocks_and_loses_nothing)
     store_down(&f);
     ck_assert_int_eq(relay_persist_create(&p, f.cfg, NULL, f.log, test_pool), APR_SUCCESS);
     ck_assert_int_eq(relay_persist_start(p, NULL, NULL), APR_SUCCESS);
-    /* With the one worker stuck retrying, at most the 4 queued plus its batch fit in memory:
-     * a batch takes what is queued once 2 are (SQLite: all of it, at most the queue's 4). The
-     * rest spill. */
+    /* With the one worker stuck retrying, at most the 4 queued plus its write fit in memory:
+     * its batch of 2 and, SQLite, the batches that were waiting behind it (at most the
+     * queue's 4). The rest spill. */
     push_n(&f, p, 500, ids);
     relay_persist_stats(p, &st);
     ck_assert_uint_eq(st.queued + st.spilled, 500);
-    ck_assert_uint_ge(st.spilled, 500 - 4 - 4);
+    ck_assert_uint_ge(st.spilled, 500 - 4 - (2 + 4));
+    ck_assert_uint_le(st.largest_batch, 2);
     ck_assert_uint_eq(st.pending, 500);
     store_up(&f);
     WAIT_FOR(p, st, st.written == 500);        /* while running, from the journal */
