@@ -448,10 +448,11 @@ static void cut_at_deadline_locked(worker_t *w, apr_time_t deadline)
     }
 }
 
-/* Runs on the thread that will use the worker: the store handle belongs to it. A store that
- * cannot be opened is logged and then behaves as one that is down, so the jobs this worker
- * takes still go back to the journal. Fails only without memory. */
-static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
+/* Runs on the thread that will use the worker: the store handle belongs to it. writes: the
+ * worker saves (a writer, recover), so it needs the batch arrays; the reader does not. A
+ * store that cannot be opened is logged and then behaves as one that is down, so the jobs
+ * this worker takes still go back to the journal. Fails only without memory. */
+static apr_status_t worker_open(worker_t *w, relay_persist_t *p, int writes)
 {
     apr_size_t nb;
     apr_status_t rv;
@@ -474,8 +475,10 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p)
         w->batch_max = BACKLOG_BATCH;
     }
     nb = (apr_size_t)w->batch_max;
-    w->batch = apr_pcalloc(w->pool, sizeof(void *) * nb);
-    w->msgs = apr_pcalloc(w->pool, sizeof(chat_msg_t *) * nb);
+    if (writes) {
+        w->batch = apr_pcalloc(w->pool, sizeof(void *) * nb);
+        w->msgs = apr_pcalloc(w->pool, sizeof(chat_msg_t *) * nb);
+    }
     rv = chat_store_open(&w->store, p->cfg, w->pool);
     if (rv != APR_SUCCESS) {
         w->store = NULL;
@@ -793,7 +796,7 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
     int end = 0;
 
     (void)thd;
-    if (worker_open(w, p) != APR_SUCCESS) {
+    if (worker_open(w, p, 1) != APR_SUCCESS) {
         CHAT_LOG(p->log, CHAT_LOG_ERROR, "persistence worker out of memory");
         return NULL;
     }
@@ -866,7 +869,7 @@ static void *APR_THREAD_FUNC reader_main(apr_thread_t *thd, void *data)
     void *item;
 
     (void)thd;
-    if (worker_open(w, p) != APR_SUCCESS) {
+    if (worker_open(w, p, 0) != APR_SUCCESS) {
         CHAT_LOG(p->log, CHAT_LOG_ERROR, "persistence reader out of memory");
         return NULL;
     }
@@ -1044,7 +1047,7 @@ apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered)
      * it for its own timeouts, so each call gets RECOVER_CALL and what fails is left in the
      * journal for the writers. */
     w.call_bound = RECOVER_CALL;
-    rv = worker_open(&w, p);
+    rv = worker_open(&w, p, 1);
     if (rv == APR_SUCCESS && w.store == NULL) {
         rv = CHAT_ESTORE_UNAVAILABLE;
     }
