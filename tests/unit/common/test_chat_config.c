@@ -58,6 +58,8 @@ START_TEST(defaults_match_the_documented_values)
     ck_assert_int_eq(cfg->persist_flush_ms, 200);
     ck_assert_int_eq(cfg->spool_fsync_ms, 100);
     ck_assert_int_eq(cfg->shutdown_drain_s, 30);
+    ck_assert_int_eq(cfg->persist_stall_ms, 5000);
+    ck_assert_int_eq(cfg->journal_segment_bytes, 4 << 20);
     ck_assert_str_eq(cfg->data_dir, CHAT_DEFAULT_DATA_DIR);
     ck_assert_str_eq(cfg->run_dir, CHAT_DEFAULT_RUN_DIR);
     ck_assert_str_eq(cfg->sqlite_path, CHAT_DEFAULT_DATA_DIR "/chat.db");
@@ -250,6 +252,15 @@ static const struct {
     { "PERSIST_WORKERS=4.0", "PERSIST_WORKERS: not a number: \"4.0\"" },
     { "PERSIST_BATCH_SIZE=1001", "PERSIST_BATCH_SIZE: must be between 1 and 1000: \"1001\"" },
     { "PERSIST_QUEUE_SIZE=0", "PERSIST_QUEUE_SIZE: must be between 1 and 1048576: \"0\"" },
+    { "JOURNAL_SEGMENT_BYTES=12k", "JOURNAL_SEGMENT_BYTES: not a number: \"12k\"" },
+    { "JOURNAL_SEGMENT_BYTES=4096 ", "JOURNAL_SEGMENT_BYTES: not a number: \"4096 \"" },
+    { "JOURNAL_SEGMENT_BYTES=", "JOURNAL_SEGMENT_BYTES: not a number: \"\"" },
+    { "JOURNAL_SEGMENT_BYTES=4095",                  /* below one page of records */
+      "JOURNAL_SEGMENT_BYTES: must be between 4096 and 1073741824: \"4095\"" },
+    { "JOURNAL_SEGMENT_BYTES=1073741825",
+      "JOURNAL_SEGMENT_BYTES: must be between 4096 and 1073741824: \"1073741825\"" },
+    { "JOURNAL_SEGMENT_BYTES=-4096",
+      "JOURNAL_SEGMENT_BYTES: must be between 4096 and 1073741824: \"-4096\"" },
     { "STORAGE=mysql", "STORAGE: must be sqlite, dynamodb or none: \"mysql\"" },
     { "STORAGE=SQLite", "STORAGE: must be sqlite, dynamodb or none: \"SQLite\"" },
     { "RELAY_EVENT_LOOP=epoll", "RELAY_EVENT_LOOP: must be poll or libev: \"epoll\"" },
@@ -310,7 +321,7 @@ START_TEST(good_values_of_every_kind_are_taken)
         "TRUSTED_PROXIES=10.0.0.0/8, fd00::/8 ,192.168.1.1", "PERSIST_WORKERS=+64",
         "RESTAPI_LISTEN=/run/x.sock", "DYNAMODB_ENDPOINT=http://127.0.0.1:8000",
         "DYNAMODB_REGION=eu-west-2", "DYNAMODB_TABLE=Chat_Messages.v2",
-        "RELAY_EVENT_LOOP=libev", NULL
+        "RELAY_EVENT_LOOP=libev", "JOURNAL_SEGMENT_BYTES=1073741824", NULL
     };
     chat_config_t *cfg = load_env(env);
 
@@ -328,6 +339,7 @@ START_TEST(good_values_of_every_kind_are_taken)
     ck_assert_str_eq(cfg->dynamodb_region, "eu-west-2");
     ck_assert_str_eq(cfg->dynamodb_table, "Chat_Messages.v2");
     ck_assert_int_eq(cfg->event_loop, CHAT_EVENT_LOOP_LIBEV);
+    ck_assert_int_eq(cfg->journal_segment_bytes, 1073741824);
 }
 END_TEST
 

@@ -576,52 +576,6 @@ START_TEST(many_leftover_segments_are_all_replayed_and_deleted)
 }
 END_TEST
 
-static const struct {
-    const char *value;
-    apr_status_t want;
-} seg_sizes[] = {
-    { "12k", CHAT_ECONFIG },             /* no units */
-    { "4095", CHAT_ECONFIG },            /* below one page of records */
-    { "1073741825", CHAT_ECONFIG },      /* above 1 GiB */
-    { "-4096", CHAT_ECONFIG },
-    { "4096 ", CHAT_ECONFIG },           /* trailing junk */
-    { "", CHAT_ECONFIG },                /* empty is not a number, as for every numeric one */
-    { "4096", APR_SUCCESS },
-    { "1073741824", APR_SUCCESS },
-};
-
-/* JOURNAL_SEGMENT_BYTES is a configuration variable: checked at load (the relay does not
- * start with a bad one) whether it comes from the environment or the file. */
-START_TEST(journal_segment_bytes_is_checked_row_by_row)
-{
-    const char *env[] = { apr_pstrcat(test_pool, "JOURNAL_SEGMENT_BYTES=", seg_sizes[_i].value,
-                                      NULL), NULL };
-    chat_config_t *cfg = NULL;
-    char *err = NULL;
-
-    ck_assert_int_eq(chat_config_load(&cfg, NULL, env, &err, test_pool), seg_sizes[_i].want);
-    if (seg_sizes[_i].want == APR_SUCCESS) {
-        ck_assert_int_eq(cfg->journal_segment_bytes, atoi(seg_sizes[_i].value));
-    }
-    else {
-        ck_assert_ptr_null(cfg);
-        ck_assert_ptr_nonnull(strstr(err, "JOURNAL_SEGMENT_BYTES"));
-    }
-}
-END_TEST
-
-START_TEST(journal_segment_bytes_defaults_to_four_mib)
-{
-    const char *env[] = { NULL };
-    chat_config_t *cfg = NULL;
-    char *err = NULL;
-
-    ck_assert_int_eq(chat_config_load(&cfg, NULL, env, &err, test_pool), APR_SUCCESS);
-    ck_assert_int_eq(cfg->journal_segment_bytes, 4 << 20);
-    ck_assert_int_eq(cfg->persist_stall_ms, 5000);
-}
-END_TEST
-
 /* ---------------------------------------------------------------- a store that hangs */
 
 /* A loopback listener that never accepts: the kernel completes the handshake, the request is
@@ -839,9 +793,6 @@ TCase *tcase_relay_persist(void)
     tcase_add_test(tc, recover_replays_a_killed_runs_journal_exactly_once);
     tcase_add_test(tc, recover_skips_a_damaged_record_and_keeps_the_ones_after_it);
     tcase_add_test(tc, many_leftover_segments_are_all_replayed_and_deleted);
-    tcase_add_loop_test(tc, journal_segment_bytes_is_checked_row_by_row, 0,
-                        (int)(sizeof(seg_sizes) / sizeof(seg_sizes[0])));
-    tcase_add_test(tc, journal_segment_bytes_defaults_to_four_mib);
     tcase_add_test(tc, a_write_that_hangs_reports_the_store_down_before_it_fails);
     tcase_add_test(tc, reads_run_on_the_reader_and_come_back_through_the_mailbox);
     tcase_add_test(tc, reads_answer_unavailable_while_the_store_is_down);
