@@ -29,7 +29,35 @@
 #define DISCARD_MAX (256 * 1024)
 #define DISCARD_GRACE (APR_USEC_PER_SEC)
 
-/* ------------------------------------------------------------------ outbound queue */
+/* ------------------------------------------------------------------ write pacing */
+
+/* Write pacing. Below RELAY_PACE_ON_RATE deliveries a second (measured over
+ * RELAY_PACE_WINDOW) a connection asks lws for a writeable as soon as something is queued for
+ * it: one send() per delivery when messages are far apart, the lowest latency. Above it, and
+ * until the rate falls under RELAY_PACE_OFF_RATE, a connection written less than
+ * RELAY_PACE_QUANTUM ago waits on srv->paced until its quantum is over, so its next send()
+ * carries everything that reached it in the meantime. A loopback send() costs the relay
+ * ~9 us (the receiver's TCP path and wake-up run in the sender's softirq), so unpaced a busy
+ * relay fills its core with sends and messages wait in its queues anyway, for longer
+ * (docs/PERFORMANCE.md, "Fourth round"). Each connection waits for its own due time, not for
+ * a common flush, so the writes stay spread over the quantum instead of coming in bursts of
+ * every connection at once (which measured worse). Not held back: a connection whose
+ * messages arrive further apart than half a quantum on average (waiting would gather none:
+ * S1 at 100 msg/s), one whose last write carried RELAY_PACE_BATCH messages (it coalesces
+ * already: S1 at 1600 msg/s and up), a connection that is behind (a full RELAY_TX_MAX frame
+ * written, more queued), a close and a replayed backlog. */
+#ifndef RELAY_PACE_QUANTUM
+#define RELAY_PACE_QUANTUM (15 * 1000)        /* usec */
+#endif
+#ifndef RELAY_PACE_ON_RATE
+#define RELAY_PACE_ON_RATE 150000             /* deliveries per second */
+#endif
+#define RELAY_PACE_OFF_RATE (RELAY_PACE_ON_RATE * 4 / 5)
+#ifndef RELAY_PACE_BATCH
+#define RELAY_PACE_BATCH 12                   /* messages in a write: coalescing already */
+#endif
+#define RELAY_PACE_WINDOW (200 * 1000)        /* usec */
+#define RELAY_PACE_SLACK 500                  /* usec: a connection due this soon goes now */
 
 void relay_conn_want_write(relay_conn_t *c)
 {
@@ -38,6 +66,97 @@ void relay_conn_want_write(relay_conn_t *c)
         lws_callback_on_writable(c->wsi);
     }
 }
+
+static void pace_unlink(relay_conn_t *c)
+{
+    relay_server_t *srv = c->srv;
+
+    if (c->pace_prev != NULL) {
+        c->pace_prev->pace_next = c->pace_next;
+    }
+    else {
+        srv->paced = c->pace_next;
+    }
+    if (c->pace_next != NULL) {
+        c->pace_next->pace_prev = c->pace_prev;
+    }
+    else {
+        srv->paced_last = c->pace_prev;
+    }
+    c->pace_prev = c->pace_next = NULL;
+    c->paced = 0;
+}
+
+/* Asks for the writeables of the connections whose quantum is over. The list is in the order
+ * the connections were paced; each waits at most a quantum from then, since the ones before it
+ * were paced earlier and are due no later. The timer fires again at the first one left. */
+static void on_pace_flush(lws_sorted_usec_list_t *sul)
+{
+    relay_server_t *srv = lws_container_of(sul, relay_server_t, pace_flush);
+    apr_time_t now = apr_time_now();
+
+    while (srv->paced != NULL && srv->paced->pace_due <= now + RELAY_PACE_SLACK) {
+        relay_conn_t *c = srv->paced;
+
+        pace_unlink(c);
+        relay_conn_want_write(c);
+    }
+    if (srv->paced != NULL) {
+        lws_sul_schedule(srv->context, 0, &srv->pace_flush, on_pace_flush,
+                         srv->paced->pace_due - now);
+    }
+}
+
+/* Counts one delivery queued at now and updates srv->pacing at the end of each window. */
+static void pace_count(relay_server_t *srv, apr_time_t now)
+{
+    apr_interval_time_t span = now - srv->pace_since;
+
+    srv->pace_count++;
+    if (span >= RELAY_PACE_WINDOW) {
+        apr_uint64_t rate = (apr_uint64_t)srv->pace_count * APR_USEC_PER_SEC / (apr_uint64_t)span;
+
+        srv->pacing = rate >= (srv->pacing ? RELAY_PACE_OFF_RATE : RELAY_PACE_ON_RATE);
+        srv->pace_since = now;
+        srv->pace_count = 0;
+    }
+}
+
+/* Asks for a writeable now, or at the end of the connection's quantum: while pacing, for a
+ * connection written less than a quantum ago whose messages arrive on average closer together
+ * than half a quantum (so the wait gathers more than one; S1 at 100 msg/s, 10 ms apart, is
+ * never held) and whose writes do not coalesce already. */
+static void request_write(relay_conn_t *c, apr_time_t now)
+{
+    relay_server_t *srv = c->srv;
+    apr_interval_time_t gap = now - c->last_enqueue;
+
+    /* mean time between the frames queued for it, over roughly the last eight */
+    gap = gap < RELAY_PACE_QUANTUM ? gap : RELAY_PACE_QUANTUM;
+    c->gap_avg += (gap - c->gap_avg) / 8;
+    c->last_enqueue = now;
+    if (c->want_write || c->paced) {
+        return;
+    }
+    if (!srv->pacing || c->gap_avg >= RELAY_PACE_QUANTUM / 2 || c->last_batch >= RELAY_PACE_BATCH
+        || now - c->last_write >= RELAY_PACE_QUANTUM) {
+        relay_conn_want_write(c);
+        return;
+    }
+    c->paced = 1;
+    c->pace_due = c->last_write + RELAY_PACE_QUANTUM;
+    c->pace_prev = srv->paced_last;
+    if (srv->paced_last != NULL) {
+        srv->paced_last->pace_next = c;
+    }
+    else {
+        srv->paced = c;
+        lws_sul_schedule(srv->context, 0, &srv->pace_flush, on_pace_flush, c->pace_due - now);
+    }
+    srv->paced_last = c;
+}
+
+/* ------------------------------------------------------------------ outbound queue */
 
 static void note_pending(relay_conn_t *c, apr_time_t now)
 {
@@ -129,11 +248,12 @@ void relay_conn_enqueue_own(relay_conn_t *c, relay_frame_t *f, apr_time_t now)
     c->q_len++;
     c->q_ctl += f->ctl;
     note_pending(c, now);
-    relay_conn_want_write(c);
+    request_write(c, now);
 }
 
 void relay_conn_enqueue(relay_conn_t *c, relay_frame_t *f, apr_time_t now)
 {
+    pace_count(c->srv, now);
     relay_frame_ref(f);
     relay_conn_enqueue_own(c, f, now);
 }
@@ -294,6 +414,7 @@ int relay_conn_on_established(relay_server_t *srv, relay_conn_t *c)
     }
     c->q_cap = cfg->client_send_queue > 0 ? cfg->client_send_queue : 1;
     c->q_open = 1;
+    c->gap_avg = RELAY_PACE_QUANTUM;     /* not paced until its messages come close together */
     chat_id_next_client(&srv->ids, c->client_id);
     chat_bucket_init(&c->bucket, cfg->rate_per_sec, cfg->rate_burst, now);
     if (relay_room_join(srv, c, now) != APR_SUCCESS) {
@@ -339,6 +460,9 @@ void relay_conn_on_closed(relay_server_t *srv, relay_conn_t *c)
         chat_shm_conn_close(srv->shm, c->shm_slot, c->client_id, c->id.user_id, c->id.room);
         c->joined = 0;
     }
+    if (c->paced) {
+        pace_unlink(c);
+    }
     release_backlog(c);
     release_queue(c);
     free(c->rx);
@@ -353,6 +477,9 @@ void relay_conn_close(relay_conn_t *c, int code, const char *reason)
     }
     c->close_code = code;
     c->close_reason = reason;
+    if (c->paced) {
+        pace_unlink(c);                  /* the close goes out at once */
+    }
     c->want_write = 0;                   /* force a fresh request */
     relay_conn_want_write(c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
@@ -583,6 +710,8 @@ static int write_alone(relay_conn_t *c, relay_frame_t *f, apr_time_t now)
     n = n < (int)f->len ? -1 : 0;
     relay_frame_unref(f);
     if (n == 0) {
+        c->last_write = now;
+        c->last_batch = 1;
         after_write(c, now);
     }
     return n;
@@ -592,12 +721,16 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
 {
     char *out = (char *)srv->tx + LWS_PRE;
     apr_size_t len = 0;
+    int batch = 0;
     apr_time_t now = apr_time_now();
     relay_frame_t *f;
 
     c->want_write = 0;
     if (c->srv != srv) {
         return 0;
+    }
+    if (c->paced) {
+        pace_unlink(c);                  /* writing now: what waited goes too */
     }
     if (c->close_code != 0) {
         return close_now(c, (enum lws_close_status)c->close_code, c->close_reason);
@@ -619,6 +752,7 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
         memcpy(out + len, relay_frame_data(f), f->len);
         len += f->len;
         pop_next(c, now);
+        batch++;
     }
     len = put_missed_notice(c, out, len, now);
     if (len == 0) {
@@ -628,6 +762,8 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
     if (lws_write(c->wsi, (unsigned char *)out, len, LWS_WRITE_TEXT) < (int)len) {
         return -1;
     }
+    c->last_write = now;
+    c->last_batch = batch;
     after_write(c, now);
     return 0;
 }

@@ -64,6 +64,13 @@ struct relay_conn_t {
     apr_time_t behind_since;                   /* first drop since the ring last ran empty */
     apr_time_t pending_since;                  /* data pending and unwritten since */
     int want_write;                            /* lws_callback_on_writable requested */
+    int paced;                                 /* on srv->paced until its quantum ends */
+    relay_conn_t *pace_prev, *pace_next;       /* srv->paced */
+    apr_time_t last_write;                     /* the last frame written */
+    int last_batch;                            /* messages it carried */
+    apr_time_t pace_due;                       /* paced: when its quantum ends */
+    apr_time_t last_enqueue;                   /* the last frame queued */
+    apr_interval_time_t gap_avg;               /* mean time between queued frames (pacing) */
 };
 
 /* Replies (frame->ctl) one connection may have waiting before it is closed as not reading. */

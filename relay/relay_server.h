@@ -95,6 +95,15 @@ typedef struct relay_server_t {
     char *enc;                         /* CHAT_MSG_MAX_ENCODED + 1 bytes, encode buffer */
     unsigned char *tx;                 /* LWS_PRE + RELAY_TX_MAX + 1 bytes, write buffer */
     lws_sorted_usec_list_t tick;
+
+    /* Write pacing (relay_conn.c): while the relay queues deliveries fast, a connection written
+     * less than a quantum ago waits here for the flush timer instead of asking lws for a
+     * writeable at once, so one send() carries what reached it in the meantime. */
+    relay_conn_t *paced, *paced_last;  /* waiting for the flush, oldest first */
+    lws_sorted_usec_list_t pace_flush;
+    int pacing;                        /* the delivery rate is above the pacing threshold */
+    apr_time_t pace_since;             /* start of the window the rate is measured over */
+    apr_uint32_t pace_count;           /* deliveries queued in that window */
     int stopping;                      /* SIGTERM seen: refuse handshakes, close clients */
 } relay_server_t;
 
