@@ -104,7 +104,7 @@ static const config_var_t config_vars[] = {
       KIND_INT, OFF(room_ring_size), 1, 1048576 },
     { "MAX_ROOMS", "10000", "rooms open at once", KIND_INT, OFF(max_rooms), 1, 10000000 },
     { "STORAGE", "sqlite", "sqlite, dynamodb or none", KIND_STORAGE, 0, 0, 0 },
-    { "PERSIST_WORKERS", "4", "store writer threads (SQLite: they write in turns)", KIND_INT,
+    { "PERSIST_WORKERS", "4", "store writer threads (SQLite: they take turns)", KIND_INT,
       OFF(persist_workers), 1, 64 },
     { "PERSIST_BATCH_SIZE", "25",
       "messages a writer takes per batch (SQLite: waiting batches share a transaction)", KIND_INT,

@@ -6,12 +6,14 @@
  *     them retrying with capped exponential backoff and full jitter for as long as the relay
  *     runs, confirms them to the journal, and between batches re-reads journal segments whose
  *     records exist only on disk (the queue was full, or a previous run left them). With
- *     SQLite the writers write in turns (p->turn) and the writer whose turn it is also takes
- *     the batches already waiting in the queue, each again of up to PERSIST_BATCH_SIZE, into
- *     the same transaction, up to BACKLOG_BATCH jobs: SQLite has one database lock, so writes
- *     take turns anyway, and its cost per row falls several times from 25 rows per commit to
- *     thousands (chat_store_sqlite.c), so a backlog is worked off in ever larger and cheaper
- *     transactions instead of growing;
+ *     SQLite the writers take turns (turn_begin): the writer whose turn it is takes its batch,
+ *     writes it together with the batches already waiting behind it in one transaction (up
+ *     to BACKLOG_BATCH jobs), re-reads the journal, and hands the turn to the next writer.
+ *     SQLite has one database lock, so writes take turns anyway, and its cost per row falls
+ *     several times from 25 rows per commit to thousands (chat_store_sqlite.c), so a backlog
+ *     is worked off in ever larger and cheaper transactions instead of growing; and only one
+ *     writer is runnable at a time, so on a shared core the writers together take no more
+ *     of the service thread's share than one would;
  *   - one reader: store reads for the service thread, so that a write backlog or a store
  *     outage never holds a room's warm-up behind thousands of writes; results go to a
  *     mutex-guarded mailbox and wake(arg) tells the service thread;
@@ -216,6 +218,7 @@ typedef struct worker_t {
     int schema_ok;
     int once;                /* recover: one attempt, no retry */
     apr_uint64_t rng;
+    _Atomic apr_uint64_t wrote; /* successful store writes of this worker */
     int batch_max;           /* jobs one write may hold: PERSIST_BATCH_SIZE, or BACKLOG_BATCH
                               * when waiting batches join it (SQLite) */
     void **batch;            /* job_t *, as ring_take hands them over */
@@ -229,10 +232,19 @@ struct relay_persist_t {
     chat_log_t *log;
     int disabled;            /* STORAGE=none */
     int n_writers;           /* PERSIST_WORKERS */
-    /* SQLite: writers write in turns, and the one holding the turn joins the batches waiting
-     * in the queue to its own, up to BACKLOG_BATCH jobs in one transaction. NULL: writers
-     * write in parallel, a batch at a time (DynamoDB). */
-    apr_thread_mutex_t *turn;
+    /* SQLite: the writers' turn, passed round in index order (turn_begin, turn_pass). 0:
+     * writers work side by side, a batch at a time (DynamoDB). */
+    int turns;
+    apr_thread_mutex_t *turn_lock;
+    apr_thread_cond_t *turn_cond;
+    int turn_next;           /* {turn_lock} the index of the writer whose turn it is */
+    char *turn_gone;         /* {turn_lock} per writer: exited, or never started */
+    /* SQLite: the writers' one store handle, used only in the turn: one connection keeps its
+     * page cache from one transaction to the next, where each write from another connection
+     * would drop it (writers on handles of their own stored 5-10 % fewer rows in S5). */
+    apr_pool_t *wpool;       /* {turn_lock} unmanaged; destroyed by shutdown */
+    chat_store_t *wstore;    /* {turn_lock} */
+    apr_status_t wstore_rv;  /* {turn_lock} how opening it went */
     relay_journal_t *journal;
     ring_t jobs;
     ring_t reads;
@@ -448,8 +460,31 @@ static void cut_at_deadline_locked(worker_t *w, apr_time_t deadline)
     }
 }
 
-/* Runs on the thread that will use the worker: the store handle belongs to it. writes: the
- * worker saves (a writer, recover), so it needs the batch arrays; the reader does not. A
+/* The SQLite writers' shared store handle, opened by the first writer that asks. */
+static apr_status_t shared_store_open(relay_persist_t *p, chat_store_t **out)
+{
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(p->turn_lock);
+    if (p->wstore == NULL && p->wstore_rv == APR_SUCCESS) {
+        rv = apr_pool_create_unmanaged_ex(&p->wpool, NULL, NULL);
+        if (rv == APR_SUCCESS) {
+            rv = chat_store_open(&p->wstore, p->cfg, p->wpool);
+        }
+        p->wstore_rv = rv;
+        if (rv != APR_SUCCESS) {
+            p->wstore = NULL;
+        }
+    }
+    *out = p->wstore;
+    rv = p->wstore_rv;
+    apr_thread_mutex_unlock(p->turn_lock);
+    return rv;
+}
+
+/* Runs on the thread that will use the worker: the store handle belongs to it, except that
+ * SQLite's writers share one (shared_store_open) which only the turn's holder uses. writes:
+ * the worker saves (a writer, recover), so it needs the batch arrays; the reader does not. A
  * store that cannot be opened is logged and then behaves as one that is down, so the jobs
  * this worker takes still go back to the journal. Fails only without memory. */
 static apr_status_t worker_open(worker_t *w, relay_persist_t *p, int writes)
@@ -471,7 +506,7 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p, int writes)
         return rv;
     }
     w->batch_max = p->cfg->persist_batch_size;
-    if (p->turn != NULL && w->batch_max < BACKLOG_BATCH) {
+    if (p->turns && w->batch_max < BACKLOG_BATCH) {
         w->batch_max = BACKLOG_BATCH;
     }
     nb = (apr_size_t)w->batch_max;
@@ -479,7 +514,12 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p, int writes)
         w->batch = apr_pcalloc(w->pool, sizeof(void *) * nb);
         w->msgs = apr_pcalloc(w->pool, sizeof(chat_msg_t *) * nb);
     }
-    rv = chat_store_open(&w->store, p->cfg, w->pool);
+    if (p->turns && w->watched) {
+        rv = shared_store_open(p, &w->store);
+    }
+    else {
+        rv = chat_store_open(&w->store, p->cfg, w->pool);
+    }
     if (rv != APR_SUCCESS) {
         w->store = NULL;
         CHAT_LOG(p->log, CHAT_LOG_ERROR, "cannot open the store", "storage",
@@ -555,6 +595,7 @@ static apr_status_t save_retrying(worker_t *w, int n)
         if (rv == APR_SUCCESS) {
             apr_uint64_t us = (apr_uint64_t)(apr_time_now() - t0);
 
+            atomic_fetch_add(&w->wrote, 1);
             atomic_store(&p->n_batch_us, us);
             atomic_fetch_add(&p->n_batches, 1);
             gauge(p, CHAT_CTR_PERSIST_BATCH_US, us);
@@ -567,9 +608,10 @@ static apr_status_t save_retrying(worker_t *w, int n)
     return rv;
 }
 
-/* Counts a batch of n jobs taken from the queue. Any writer. */
-static void note_taken(relay_persist_t *p, int n)
+/* Counts a batch of n jobs w took from the queue. */
+static void note_taken(worker_t *w, int n)
 {
+    relay_persist_t *p = w->p;
     apr_uint64_t largest = atomic_load(&p->n_largest);
 
     atomic_fetch_add(&p->n_taken, 1);
@@ -578,22 +620,63 @@ static void note_taken(relay_persist_t *p, int n)
     }
 }
 
-/* The writers' turn around a write (SQLite; with DynamoDB they write in parallel). */
-static void turn_begin(relay_persist_t *p)
+/* SQLite: waits for w's turn. With DynamoDB writers do not take turns. */
+static void turn_begin(worker_t *w)
 {
-    if (p->turn != NULL) {
-        apr_thread_mutex_lock(p->turn);
+    relay_persist_t *p = w->p;
+
+    if (!p->turns) {
+        return;
     }
+    apr_thread_mutex_lock(p->turn_lock);
+    while (p->turn_next != w->index) {
+        apr_thread_cond_wait(p->turn_cond, p->turn_lock);
+    }
+    apr_thread_mutex_unlock(p->turn_lock);
 }
 
-static void turn_end(relay_persist_t *p)
+/* SQLite: hands w's turn, if it has it, to the next writer still running; gone: w exits. */
+static void turn_pass(worker_t *w, int gone)
 {
-    if (p->turn != NULL) {
-        apr_thread_mutex_unlock(p->turn);
+    relay_persist_t *p = w->p;
+
+    if (!p->turns) {
+        return;
     }
+    apr_thread_mutex_lock(p->turn_lock);
+    if (gone) {
+        p->turn_gone[w->index] = 1;
+    }
+    if (p->turn_next == w->index) {
+        int i = w->index;
+
+        do {
+            i = (i + 1) % p->n_writers;
+        } while (p->turn_gone[i] && i != w->index);
+        p->turn_next = p->turn_gone[i] ? -1 : i;
+        apr_thread_cond_broadcast(p->turn_cond);
+    }
+    apr_thread_mutex_unlock(p->turn_lock);
 }
 
-/* With the turn held: appends the batches already waiting in the queue (counted in
+/* SQLite: the writers from index from on did not start; the turn goes round the others. */
+static void turn_skip_unstarted(relay_persist_t *p, int from)
+{
+    if (!p->turns) {
+        return;
+    }
+    apr_thread_mutex_lock(p->turn_lock);
+    for (int i = from; i < p->n_writers; i++) {
+        p->turn_gone[i] = 1;
+    }
+    if (p->turn_next >= from) {
+        p->turn_next = from > 0 ? 0 : -1;
+        apr_thread_cond_broadcast(p->turn_cond);
+    }
+    apr_thread_mutex_unlock(p->turn_lock);
+}
+
+/* In w's turn: appends the batches already waiting in the queue (counted in
  * PERSIST_BATCH_SIZE) to the n jobs in w->batch, up to w->batch_max jobs or an end marker
  * (*end). One ring_take for all of them: taking them a batch at a time costs a queue lock
  * per batch against the service thread on the same core, about 10 % of the rows SQLite
@@ -614,7 +697,7 @@ static int join_waiting(worker_t *w, int n, int *end)
             k--;
         }
         for (int i = 0; i < k; i += size) {
-            note_taken(p, k - i < size ? k - i : size);
+            note_taken(w, k - i < size ? k - i : size);
         }
         n += k;
     }
@@ -630,8 +713,7 @@ static void write_jobs(worker_t *w, int n, int *end)
     apr_status_t rv;
     int i = 0;
 
-    turn_begin(p);
-    if (p->turn != NULL) {
+    if (p->turns) {
         n = join_waiting(w, n, end);
     }
     for (int k = 0; k < n; k++) {
@@ -640,7 +722,6 @@ static void write_jobs(worker_t *w, int n, int *end)
         w->msgs[k] = &job->msg;
     }
     rv = save_retrying(w, n);
-    turn_end(p);
     while (i < n) {
         apr_uint64_t seg = ((job_t *)w->batch[i])->seg;
         int run = 0;
@@ -684,11 +765,7 @@ static apr_status_t write_records(worker_t *w, relay_journal_reader_t *r, apr_of
             }
         }
         if (k > 0 && (k == w->batch_max || rv == APR_EOF)) {
-            apr_status_t wr;
-
-            turn_begin(w->p);
-            wr = save_retrying(w, k);
-            turn_end(w->p);
+            apr_status_t wr = save_retrying(w, k);
 
             apr_pool_clear(w->scratch);    /* the decoded batch */
             k = 0;
@@ -784,11 +861,13 @@ static int collect(worker_t *w, int *end)
         n--;
     }
     if (n > 0) {
-        note_taken(p, n);
+        note_taken(w, n);
     }
     return n;
 }
 
+/* A writer. With SQLite each round (take, write, journal) is the writer's turn, and the turn
+ * goes round; with DynamoDB the writers run side by side. */
 static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
 {
     worker_t *w = data;
@@ -798,16 +877,20 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
     (void)thd;
     if (worker_open(w, p, 1) != APR_SUCCESS) {
         CHAT_LOG(p->log, CHAT_LOG_ERROR, "persistence worker out of memory");
+        turn_pass(w, 1);
         return NULL;
     }
     while (!end) {
-        int n = collect(w, &end);
+        int n;
 
+        turn_begin(w);
+        n = collect(w, &end);
         if (n > 0) {
             write_jobs(w, n, &end);
             apr_pool_clear(w->scratch);
         }
-        else if (w->index == 0 && !end && w->store != NULL && !atomic_load(&p->store_ok)) {
+        else if ((p->turns || w->index == 0) && !end && w->store != NULL
+                 && !atomic_load(&p->store_ok)) {
             /* Idle while the store is down: probe it so /health recovers without traffic. */
             apr_status_t hrv;
 
@@ -822,6 +905,7 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
          * segment left, until the shutdown deadline. */
         while (reread_segment(w) == APR_SUCCESS && end && !is_past_deadline(p)) {
         }
+        turn_pass(w, end);
     }
     worker_close(w);
     return NULL;
@@ -1006,7 +1090,12 @@ apr_status_t relay_persist_create(relay_persist_t **out, const chat_config_t *cf
         rv = apr_thread_mutex_create(&p->mbox_lock, APR_THREAD_MUTEX_DEFAULT, pool);
     }
     if (rv == APR_SUCCESS && cfg->storage == CHAT_STORAGE_SQLITE) {
-        rv = apr_thread_mutex_create(&p->turn, APR_THREAD_MUTEX_DEFAULT, pool);
+        p->turns = 1;
+        p->turn_gone = apr_pcalloc(pool, (apr_size_t)p->n_writers);
+        rv = apr_thread_mutex_create(&p->turn_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+        if (rv == APR_SUCCESS) {
+            rv = apr_thread_cond_create(&p->turn_cond, pool);
+        }
     }
     if (rv == APR_SUCCESS) {
         rv = check_store_config(p);
@@ -1101,6 +1190,9 @@ apr_status_t relay_persist_start(relay_persist_t *p, void (*wake)(void *arg), vo
     p->started = 1;
     for (i = 0; rv == APR_SUCCESS && i < p->n_writers; i++) {
         rv = apr_thread_create(&p->workers[i].thd, NULL, writer_main, &p->workers[i], p->pool);
+        if (rv != APR_SUCCESS) {
+            turn_skip_unstarted(p, i);
+        }
     }
     if (rv == APR_SUCCESS) {
         rv = apr_thread_create(&p->reader.thd, NULL, reader_main, &p->reader, p->pool);
@@ -1270,6 +1362,10 @@ void relay_persist_stats(relay_persist_t *p, relay_persist_stats_t *out)
     out->taken = atomic_load(&p->n_taken);
     out->largest_batch = atomic_load(&p->n_largest);
     out->writers = p->disabled ? 0 : (apr_uint64_t)p->n_writers;
+    out->writers_wrote = 0;
+    for (int i = 0; p->workers != NULL && i < p->n_writers; i++) {
+        out->writers_wrote += atomic_load(&p->workers[i].wrote) > 0;
+    }
     out->depth = (apr_uint64_t)atomic_load(&p->depth);
     out->pending = js.pending;
     out->journal_bytes = js.bytes;
@@ -1335,6 +1431,11 @@ apr_status_t relay_persist_shutdown(relay_persist_t *p, apr_time_t deadline)
         if (p->reader.thd != NULL) {
             apr_thread_join(&trv, p->reader.thd);
         }
+    }
+    if (p->wpool != NULL) {
+        apr_pool_destroy(p->wpool);         /* the writers' shared store, now that they left */
+        p->wpool = NULL;
+        p->wstore = NULL;
     }
     discard_queued(p);
     relay_persist_drain(p, NULL, NULL);

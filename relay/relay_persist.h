@@ -92,6 +92,7 @@ typedef struct relay_persist_stats_t {
     apr_uint64_t taken;           /* batches taken from the queue */
     apr_uint64_t largest_batch;   /* the most jobs one batch took: at most PERSIST_BATCH_SIZE */
     apr_uint64_t writers;         /* writer threads: PERSIST_WORKERS (0 with STORAGE=none) */
+    apr_uint64_t writers_wrote;   /* writers that have written to the store */
 } relay_persist_stats_t;
 
 /* Any thread: a snapshot of the counters. */
