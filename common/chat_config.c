@@ -93,6 +93,9 @@ static const config_var_t config_vars[] = {
       KIND_INT, OFF(send_timeout_s), 1, 3600 },
     { "CLIENT_SEND_QUEUE", "256", "messages queued per connection before it counts as slow",
       KIND_INT, OFF(client_send_queue), 1, 65536 },
+    { "RELAY_PACE_RATE", "150000",
+      "deliveries per second above which a connection's writes wait up to 15 ms to be "
+      "coalesced (0 = never)", KIND_INT, OFF(relay_pace_rate), 0, 1000000000 },
     { "SLOW_CLIENT_TIMEOUT", "10", "seconds a full send queue is tolerated",
       KIND_INT, OFF(slow_client_timeout_s), 1, 3600 },
     { "PRESENCE_EVENTS_MAX_ROOM", "1000",

@@ -50,6 +50,7 @@ typedef struct chat_config_t {
     int pong_timeout_s;                /* PONG_TIMEOUT=60 */
     int send_timeout_s;                /* SEND_TIMEOUT=10: pending data not accepted for this long */
     int client_send_queue;             /* CLIENT_SEND_QUEUE=256 messages */
+    int relay_pace_rate;               /* RELAY_PACE_RATE=150000 deliveries/s; 0: never pace */
     int slow_client_timeout_s;         /* SLOW_CLIENT_TIMEOUT=10 */
     int presence_max_room;             /* PRESENCE_EVENTS_MAX_ROOM=1000 */
     int history_replay;                /* HISTORY_REPLAY=50: messages replayed on join */

@@ -31,10 +31,10 @@
 
 /* ------------------------------------------------------------------ write pacing */
 
-/* Write pacing. Below RELAY_PACE_ON_RATE deliveries a second (measured over
- * RELAY_PACE_WINDOW) a connection asks lws for a writeable as soon as something is queued for
- * it: one send() per delivery when messages are far apart, the lowest latency. Above it, and
- * until the rate falls under RELAY_PACE_OFF_RATE, a connection written less than
+/* Write pacing. Below RELAY_PACE_RATE deliveries a second (srv->cfg->relay_pace_rate, measured
+ * over RELAY_PACE_WINDOW; 0: never) a connection asks lws for a writeable as soon as something
+ * is queued for it: one send() per delivery when messages are far apart, the lowest latency.
+ * Above it, and until the rate falls under four fifths of it, a connection written less than
  * RELAY_PACE_QUANTUM ago waits on srv->paced until its quantum is over, so its next send()
  * carries everything that reached it in the meantime. A loopback send() costs the relay
  * ~9 us (the receiver's TCP path and wake-up run in the sender's softirq), so unpaced a busy
@@ -49,10 +49,6 @@
 #ifndef RELAY_PACE_QUANTUM
 #define RELAY_PACE_QUANTUM (15 * 1000)        /* usec */
 #endif
-#ifndef RELAY_PACE_ON_RATE
-#define RELAY_PACE_ON_RATE 150000             /* deliveries per second */
-#endif
-#define RELAY_PACE_OFF_RATE (RELAY_PACE_ON_RATE * 4 / 5)
 #ifndef RELAY_PACE_BATCH
 #define RELAY_PACE_BATCH 12                   /* messages in a write: coalescing already */
 #endif
@@ -115,8 +111,9 @@ static void pace_count(relay_server_t *srv, apr_time_t now)
     srv->pace_count++;
     if (span >= RELAY_PACE_WINDOW) {
         apr_uint64_t rate = (apr_uint64_t)srv->pace_count * APR_USEC_PER_SEC / (apr_uint64_t)span;
+        apr_uint64_t on = (apr_uint64_t)srv->cfg->relay_pace_rate;
 
-        srv->pacing = rate >= (srv->pacing ? RELAY_PACE_OFF_RATE : RELAY_PACE_ON_RATE);
+        srv->pacing = on > 0 && rate >= (srv->pacing ? on * 4 / 5 : on);
         srv->pace_since = now;
         srv->pace_count = 0;
     }

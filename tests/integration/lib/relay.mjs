@@ -68,6 +68,7 @@ export class Client {
     this.ws = ws;
     this.messages = [];
     this.frames = 0;
+    this.frameOf = [];     // per message: the number of the frame it came in (1, 2, ...)
     this.waiters = [];
     this.closed = null;
     this.closeWaiters = [];
@@ -76,6 +77,7 @@ export class Client {
       for (const line of data.toString().split('\n')) {
         if (!line) continue;
         this.messages.push(JSON.parse(line));
+        this.frameOf.push(this.frames);
       }
       this.waiters = this.waiters.filter((w) => !w.check());
     });

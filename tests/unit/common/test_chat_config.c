@@ -46,6 +46,7 @@ START_TEST(defaults_match_the_documented_values)
     ck_assert_int_eq(cfg->pong_timeout_s, 60);
     ck_assert_int_eq(cfg->send_timeout_s, 10);
     ck_assert_int_eq(cfg->client_send_queue, 256);
+    ck_assert_int_eq(cfg->relay_pace_rate, 150000);
     ck_assert_int_eq(cfg->slow_client_timeout_s, 10);
     ck_assert_int_eq(cfg->presence_max_room, 1000);
     ck_assert_int_eq(cfg->history_replay, 50);
@@ -252,6 +253,8 @@ static const struct {
     { "PERSIST_WORKERS=4.0", "PERSIST_WORKERS: not a number: \"4.0\"" },
     { "PERSIST_BATCH_SIZE=1001", "PERSIST_BATCH_SIZE: must be between 1 and 1000: \"1001\"" },
     { "PERSIST_QUEUE_SIZE=0", "PERSIST_QUEUE_SIZE: must be between 1 and 1048576: \"0\"" },
+    { "RELAY_PACE_RATE=-1", "RELAY_PACE_RATE: must be between 0 and 1000000000: \"-1\"" },
+    { "RELAY_PACE_RATE=150k", "RELAY_PACE_RATE: not a number: \"150k\"" },
     { "JOURNAL_SEGMENT_BYTES=12k", "JOURNAL_SEGMENT_BYTES: not a number: \"12k\"" },
     { "JOURNAL_SEGMENT_BYTES=4096 ", "JOURNAL_SEGMENT_BYTES: not a number: \"4096 \"" },
     { "JOURNAL_SEGMENT_BYTES=", "JOURNAL_SEGMENT_BYTES: not a number: \"\"" },
@@ -321,7 +324,7 @@ START_TEST(good_values_of_every_kind_are_taken)
         "TRUSTED_PROXIES=10.0.0.0/8, fd00::/8 ,192.168.1.1", "PERSIST_WORKERS=+64",
         "RESTAPI_LISTEN=/run/x.sock", "DYNAMODB_ENDPOINT=http://127.0.0.1:8000",
         "DYNAMODB_REGION=eu-west-2", "DYNAMODB_TABLE=Chat_Messages.v2",
-        "RELAY_EVENT_LOOP=libev", "JOURNAL_SEGMENT_BYTES=1073741824", NULL
+        "RELAY_EVENT_LOOP=libev", "JOURNAL_SEGMENT_BYTES=1073741824", "RELAY_PACE_RATE=0", NULL
     };
     chat_config_t *cfg = load_env(env);
 
@@ -340,6 +343,7 @@ START_TEST(good_values_of_every_kind_are_taken)
     ck_assert_str_eq(cfg->dynamodb_table, "Chat_Messages.v2");
     ck_assert_int_eq(cfg->event_loop, CHAT_EVENT_LOOP_LIBEV);
     ck_assert_int_eq(cfg->journal_segment_bytes, 1073741824);
+    ck_assert_int_eq(cfg->relay_pace_rate, 0);
 }
 END_TEST
 
