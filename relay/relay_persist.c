@@ -1,8 +1,8 @@
 /* relay_persist.c: the relay's lossless persistence pipeline (see relay_persist.h).
  *
  * Owns the journal, the bounded job queue, the read queue and mailbox, and these threads:
- *   - PERSIST_WORKERS writers: each opens its own store handle, takes batches of up to
- *     PERSIST_BATCH_SIZE jobs (or what arrived within PERSIST_FLUSH_MS of the first), saves
+ *   - PERSIST_WORKERS writers: each opens its own store handle (SQLite: they share one,
+ *     wstore), takes batches of up to PERSIST_BATCH_SIZE jobs (or what arrived within PERSIST_FLUSH_MS of the first), saves
  *     them retrying with capped exponential backoff and full jitter for as long as the relay
  *     runs, confirms them to the journal, and between batches re-reads journal segments whose
  *     records exist only on disk (the queue was full, or a previous run left them). With
