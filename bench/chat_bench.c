@@ -84,7 +84,7 @@ typedef struct bench_opts_t {
     int port;
     char path[128];
     char host_port[96];
-    int rooms, subs, pubs, threads, src_addrs, size;
+    int rooms, subs, pubs, threads, src_addrs, size, tick_us;
     double rate, duration, warmup, drain, connect_rate, connect_timeout;
     int idle, json_only, server_pid;
     char room_prefix[32];
@@ -136,6 +136,7 @@ typedef struct bench_thread_t {
     uint64_t connect_t0;
     uint64_t last_sweep;
     int pubs_started;
+    size_t pub_next;                    /* pubs[] is in due order from here, round the ring */
     bench_counts_t c;
     bench_hist_t hist;
     _Atomic uint64_t live_delivered;    /* written by the worker, read by main */
@@ -764,39 +765,65 @@ static void publish_one(bench_thread_t *th, bench_conn_t *c, uint64_t t_start, u
     }
 }
 
+static int by_due(const void *a, const void *b)
+{
+    uint64_t x = (*(bench_conn_t *const *)a)->next_due;
+    uint64_t y = (*(bench_conn_t *const *)b)->next_due;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Sends what is due by now. Every publisher has the same interval, so once pubs[] is sorted by
+ * due time it stays sorted as a ring: each send moves the first one a whole interval on, behind
+ * the others. A tick then costs the sends it makes, not a pass over every publisher, and a
+ * short tick (--tick-us) stays cheap with thousands of publishers. */
 static void publish_due(bench_thread_t *th, uint64_t now)
 {
     bench_run_t *r = th->run;
     uint64_t t_run = atomic_load_explicit(&r->t_run, memory_order_relaxed);
     uint64_t t_start = atomic_load_explicit(&r->t_start, memory_order_relaxed);
     uint64_t t_end = atomic_load_explicit(&r->t_end, memory_order_relaxed);
+    size_t budget = th->n_pubs * BENCH_BURST_PER_TICK;
 
+    if (th->n_pubs == 0) {
+        return;
+    }
     if (!th->pubs_started) {
         /* Stagger publishers over one interval so a room does not get them all at once. */
         for (size_t i = 0; i < th->n_pubs; i++) {
             th->pubs[i]->next_due = t_run + (uint64_t)next_rand(&th->rng) % r->interval_ns;
         }
+        qsort(th->pubs, th->n_pubs, sizeof(*th->pubs), by_due);
+        th->pub_next = 0;
         th->pubs_started = 1;
     }
-    for (size_t i = 0; i < th->n_pubs; i++) {
-        bench_conn_t *c = th->pubs[i];
-        int burst = 0;
+    while (budget-- > 0) {
+        bench_conn_t *c = th->pubs[th->pub_next];
 
-        if (c->state != CS_OPEN) {
-            continue;
-        }
-        while (c->next_due <= now && c->next_due < t_end && burst < BENCH_BURST_PER_TICK) {
-            publish_one(th, c, t_start, t_end);
-            c->next_due += r->interval_ns;
-            burst++;
+        if (c->next_due > now || c->next_due >= t_end) {
+            break;
         }
         if (c->next_due + NS_PER_S / 10 < now) {
-            th->c.schedule_slips++;     /* more than 100 ms behind: the generator is saturated */
-            c->next_due = now;
+            /* More than 100 ms behind: the generator is saturated. Everyone skips what they
+             * missed, by the same whole number of intervals, which keeps the ring in order. */
+            uint64_t skip = (now - c->next_due) / r->interval_ns * r->interval_ns;
+
+            th->c.schedule_slips++;
+            if (skip > 0) {
+                for (size_t i = 0; i < th->n_pubs; i++) {
+                    th->pubs[i]->next_due += skip;
+                }
+                continue;
+            }
         }
-        if (c->out_len > 0) {
-            conn_flush(th, c);
+        if (c->state == CS_OPEN) {
+            publish_one(th, c, t_start, t_end);
+            if (c->out_len > 0) {
+                conn_flush(th, c);
+            }
         }
+        c->next_due += r->interval_ns;
+        th->pub_next = (th->pub_next + 1) % th->n_pubs;
     }
     atomic_store_explicit(&th->live_expected, th->c.expected, memory_order_relaxed);
 }
@@ -941,6 +968,8 @@ static void usage(FILE *out)
         "  --warmup S              publishing before the measurement (default 2)\n"
         "  --drain S               wait for stragglers after it (default 3)\n"
         "  --threads T             generator threads (default 1)\n"
+        "  --tick-us U             publishing timer period in microseconds, 50..1000 (default\n"
+        "                          1000): publishers due within one period send together\n"
         "  --connect-rate N        new connections per second (default 5000)\n"
         "  --connect-timeout S     give up connecting after S seconds (default 120)\n"
         "  --src-addrs N           spread sources over 127.0.0.1..N (default: total/90, max 250)\n"
@@ -986,7 +1015,7 @@ static int parse_opts(bench_opts_t *o, int argc, char **argv)
         { "connect-timeout", 1, NULL, 'C' }, { "src-addrs", 1, NULL, 's' },
         { "idle", 0, NULL, 'i' }, { "server-pid", 1, NULL, 'P' },
         { "room-prefix", 1, NULL, 'x' }, { "json", 0, NULL, 'j' }, { "help", 0, NULL, 'h' },
-        { "origin", 1, NULL, 'o' },
+        { "origin", 1, NULL, 'o' }, { "tick-us", 1, NULL, 'T' },
         { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 }
     };
     int ch;
@@ -1002,6 +1031,7 @@ static int parse_opts(bench_opts_t *o, int argc, char **argv)
     o->warmup = 2;
     o->drain = 3;
     o->threads = 1;
+    o->tick_us = 1000;
     o->connect_rate = 5000;
     o->connect_timeout = 120;
     o->src_addrs = -1;
@@ -1023,6 +1053,7 @@ static int parse_opts(bench_opts_t *o, int argc, char **argv)
         case 'w': o->warmup = atof(optarg); break;
         case 'D': o->drain = atof(optarg); break;
         case 't': o->threads = atoi(optarg); break;
+        case 'T': o->tick_us = atoi(optarg); break;
         case 'c': o->connect_rate = atof(optarg); break;
         case 'C': o->connect_timeout = atof(optarg); break;
         case 's': o->src_addrs = atoi(optarg); break;
@@ -1060,9 +1091,10 @@ static int parse_opts(bench_opts_t *o, int argc, char **argv)
         return -1;
     }
     if (o->threads < 1 || o->threads > BENCH_MAX_THREADS || !(o->connect_rate >= 1)
-        || o->size < 0 || o->size > BENCH_MAX_CONTENT || o->src_addrs > 250) {
+        || o->size < 0 || o->size > BENCH_MAX_CONTENT || o->src_addrs > 250
+        || o->tick_us < 50 || o->tick_us > 1000) {
         fprintf(stderr, "chat-bench: --threads 1..%d, --connect-rate >= 1, --size 0..%d, "
-                "--src-addrs <= 250\n", BENCH_MAX_THREADS, BENCH_MAX_CONTENT);
+                "--src-addrs <= 250, --tick-us 50..1000\n", BENCH_MAX_THREADS, BENCH_MAX_CONTENT);
         return -1;
     }
     return 0;
@@ -1139,9 +1171,9 @@ static int run_setup(bench_run_t *r)
     if (r->interval_ns == 0) {
         r->interval_ns = 1;
     }
-    r->tick_ns = r->interval_ns < 1000000 ? r->interval_ns : 1000000;
-    if (r->tick_ns < 100000) {
-        r->tick_ns = 100000;
+    r->tick_ns = (uint64_t)o->tick_us * 1000;
+    if (r->interval_ns < r->tick_ns) {
+        r->tick_ns = r->interval_ns < 100000 ? 100000 : r->interval_ns;
     }
     r->conns = calloc(r->n_conns, sizeof(*r->conns));
     r->room_open = calloc((size_t)o->rooms, sizeof(*r->room_open));

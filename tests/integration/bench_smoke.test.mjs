@@ -79,6 +79,29 @@ test('chat-bench delivers every message of two rooms exactly once through a real
   }
 });
 
+test('chat-bench keeps every one of 200 publishers on schedule with a 100 us timer', async () => {
+  const { relay, port } = await startRelay();
+  try {
+    const { code, json, out, err } = await runBench([
+      '--url', `127.0.0.1:${port}/ws`, '--rooms', '50', '--subs', '0', '--pubs', '4',
+      '--rate', '10', '--duration', '2', '--warmup', '1', '--drain', '3', '--tick-us', '100',
+      '--server-pid', String(relay.pid),
+    ]);
+    assert.equal(code, 0, `chat-bench failed:\n${out}\n${err}`);
+    assert.equal(json.connections.established, 200);
+    // 200 publishers x 10 msg/s x 2 s = 4000, each publisher due at its own time: a timer
+    // that skipped publishers, or sent some of them twice per interval, shows here.
+    assert.ok(json.sent >= 2000 && json.sent <= 4200, `sent ${json.sent}`);
+    assert.equal(json.expected, json.sent * 4);
+    assert.equal(json.delivered, json.expected);
+    assert.equal(json.loss, 0);
+    assert.equal(json.duplicates, 0);
+    assert.equal(json.out_of_order, 0);
+  } finally {
+    await relay.stop();
+  }
+});
+
 test('chat-bench counts idle connections held and reports the relay RSS per connection', async () => {
   const { relay, port } = await startRelay();
   try {
@@ -109,7 +132,8 @@ test('chat-bench reports failed connections when nothing listens', async () => {
 
 test('chat-bench refuses out-of-range options with exit code 2', async () => {
   for (const args of [['--rooms', '0'], ['--duration', '601'], ['--rooms', '1000', '--subs', '1000'],
-    ['--url', 'nohostport'], ['--size', '1001'], ['--threads', '65']]) {
+    ['--url', 'nohostport'], ['--size', '1001'], ['--threads', '65'], ['--tick-us', '20'],
+    ['--tick-us', '2000']]) {
     const { code, json } = await runBench(args, 10000);
     assert.equal(code, 2, `exit code for ${args.join(' ')}`);
     assert.equal(json, null);
