@@ -119,7 +119,27 @@ static void pace_count(relay_server_t *srv, apr_time_t now)
     }
 }
 
-/* Asks for a writeable now, or at the end of the connection's quantum: while pacing, for a
+/* Puts c on the list written at the end of the service pass. 0, or -1 when the list cannot
+ * grow (the caller asks lws for a writeable instead). */
+static int flush_later(relay_server_t *srv, relay_conn_t *c)
+{
+    if (srv->n_flush == srv->flush_cap) {
+        int cap = srv->flush_cap > 0 ? 2 * srv->flush_cap : 64;
+        relay_conn_t **grown = realloc(srv->flush, (size_t)cap * sizeof(*grown));
+
+        if (grown == NULL) {
+            return -1;
+        }
+        srv->flush = grown;
+        srv->flush_cap = cap;
+    }
+    srv->flush[srv->n_flush++] = c;
+    c->flush_slot = srv->n_flush;
+    return 0;
+}
+
+/* Asks for a write: at the end of this service pass while not pacing; while pacing, a
+ * writeable now, or at the end of the connection's quantum: for a
  * connection written less than a quantum ago whose messages arrive on average closer together
  * than half a quantum (so the wait gathers more than one; S1 at 100 msg/s, 10 ms apart, is
  * never held) and whose writes do not coalesce already. */
@@ -132,7 +152,11 @@ static void request_write(relay_conn_t *c, apr_time_t now)
     gap = gap < RELAY_PACE_QUANTUM ? gap : RELAY_PACE_QUANTUM;
     c->gap_avg += (gap - c->gap_avg) / 8;
     c->last_enqueue = now;
-    if (c->want_write || c->paced) {
+    if (c->want_write || c->paced || c->flush_slot != 0) {
+        return;
+    }
+    if (!srv->pacing && c->state == RELAY_CONN_LIVE && c->close_code == 0
+        && flush_later(srv, c) == 0) {
         return;
     }
     if (!srv->pacing || c->gap_avg >= RELAY_PACE_QUANTUM / 2 || c->last_batch >= RELAY_PACE_BATCH
@@ -460,6 +484,10 @@ void relay_conn_on_closed(relay_server_t *srv, relay_conn_t *c)
     if (c->paced) {
         pace_unlink(c);
     }
+    if (c->flush_slot != 0) {
+        srv->flush[c->flush_slot - 1] = NULL;
+        c->flush_slot = 0;
+    }
     release_backlog(c);
     release_queue(c);
     free(c->rx);
@@ -763,4 +791,39 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
     c->last_batch = batch;
     after_write(c, now);
     return 0;
+}
+
+/* Writes what the pass queued, as the writeable callback would. A connection that waits for a
+ * writeable already (a close, a paced one, output lws could not send) is left to it, and so is
+ * one whose socket is full. lws_send_pipe_choked is lws's test for writing outside the
+ * WRITEABLE callback: it also tells lws this write is not a back-to-back one. */
+void relay_conn_flush(relay_server_t *srv)
+{
+    for (int i = 0; i < srv->n_flush; i++) {
+        relay_conn_t *c = srv->flush[i];
+
+        if (c == NULL) {
+            continue;                    /* closed during the pass */
+        }
+        c->flush_slot = 0;
+        if (c->want_write || c->paced) {
+            continue;
+        }
+        if (c->close_code != 0 || lws_send_pipe_choked(c->wsi)) {
+            relay_conn_want_write(c);
+            continue;
+        }
+        if (relay_conn_on_writeable(srv, c) != 0) {
+            /* lws could not send: outside a callback it is closed this way */
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        }
+    }
+    srv->n_flush = 0;
+}
+
+void relay_conn_flush_fini(relay_server_t *srv)
+{
+    free(srv->flush);
+    srv->flush = NULL;
+    srv->n_flush = srv->flush_cap = 0;
 }

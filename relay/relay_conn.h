@@ -11,9 +11,10 @@
  * itself (ack, error, rejection notices: frame->ctl) are never dropped; at most RELAY_CTL_MAX
  * of them wait, beyond that the client is not reading and is closed with 1013. The ring is
  * allocated at the first enqueue and doubles from RELAY_Q_MIN slots, so an idle connection
- * holds none. On LWS_CALLBACK_SERVER_WRITEABLE the backlog (hello, replay,
- * resume) goes first, then the ring, coalesced into one text frame of up to RELAY_TX_MAX bytes
- * joined by '\n': one lws_write per writeable, one lws_callback_on_writable per batch.
+ * holds none. A write sends the backlog (hello, replay, resume) first, then the ring,
+ * coalesced into one text frame of up to RELAY_TX_MAX bytes joined by '\n'. Writes happen on
+ * LWS_CALLBACK_SERVER_WRITEABLE, or, while the relay is not pacing, at the end of the service
+ * pass that queued the frames (relay_conn_flush), which saves lws a poll round trip per message.
  *
  * Thread: lws service thread only; nothing here blocks. */
 #ifndef RELAY_CONN_H
@@ -65,6 +66,7 @@ struct relay_conn_t {
     apr_time_t pending_since;                  /* data pending and unwritten since */
     int want_write;                            /* lws_callback_on_writable requested */
     int paced;                                 /* on srv->paced until its quantum ends */
+    int flush_slot;                            /* 1 + its index in srv->flush; 0: not there */
     relay_conn_t *pace_prev, *pace_next;       /* srv->paced */
     apr_time_t last_write;                     /* the last frame written */
     int last_batch;                            /* messages it carried */
@@ -126,5 +128,12 @@ void relay_conn_check(relay_conn_t *c, apr_time_t now);
 
 /* Asks lws for a writeable callback unless one is already pending. */
 void relay_conn_want_write(relay_conn_t *c);
+
+/* After each service pass: writes to the connections that had frames queued in it (see
+ * relay_server_t.flush). Service thread, outside any lws callback. */
+void relay_conn_flush(relay_server_t *srv);
+
+/* At exit: frees srv->flush. */
+void relay_conn_flush_fini(relay_server_t *srv);
 
 #endif

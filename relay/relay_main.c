@@ -323,14 +323,20 @@ static void close_loop(relay_loop_t *loop)
 }
 
 /* One service pass: lws's poll() and what it found, or one libev iteration (it blocks in
- * epoll_wait until a socket, lws's timer or a signal). -1 when lws fails. */
+ * epoll_wait until a socket, lws's timer or a signal), then the writes the pass queued
+ * (relay_conn_flush). -1 when lws fails. */
 static int service_once(relay_server_t *srv, const relay_loop_t *loop)
 {
+    int rc = 0;
+
     if (loop->evl != NULL) {
         ev_run(loop->evl, EVRUN_ONCE);
-        return 0;
     }
-    return lws_service(srv->context, 0) < 0 ? -1 : 0;
+    else if (lws_service(srv->context, 0) < 0) {
+        rc = -1;
+    }
+    relay_conn_flush(srv);
+    return rc;
 }
 
 static apr_status_t create_context(relay_server_t *srv, lws_retry_bo_t *retry,
@@ -588,6 +594,7 @@ done:
     close_loop(&loop);
     relay_rxslab_uninstall();
     relay_room_destroy_all(srv);
+    relay_conn_flush_fini(srv);
     relay_gate_fini(srv);
     CHAT_LOG(srv->log, CHAT_LOG_INFO, "relay stopped", "exit", apr_itoa(srv->pool, code));
     return code;

@@ -104,6 +104,12 @@ typedef struct relay_server_t {
     int pacing;                        /* the delivery rate is above the pacing threshold */
     apr_time_t pace_since;             /* start of the window the rate is measured over */
     apr_uint32_t pace_count;           /* deliveries queued in that window */
+    /* End-of-pass writes (relay_conn.c): while not pacing, a connection that has frames queued
+     * goes here instead of asking lws for a writeable, and is written once the service pass is
+     * over, with everything the pass queued for it. Waiting for the writeable costs a second
+     * pass, which with lws's poll() is a scan of every descriptor. NULL slots: closed since. */
+    relay_conn_t **flush;
+    int n_flush, flush_cap;
     int stopping;                      /* SIGTERM seen: refuse handshakes, close clients */
 } relay_server_t;
 
