@@ -103,6 +103,18 @@ static void on_pace_flush(lws_sorted_usec_list_t *sul)
     }
 }
 
+void relay_conn_pace_late(relay_server_t *srv, apr_time_t now)
+{
+    if (srv->paced != NULL && srv->paced->pace_due <= now + RELAY_PACE_SLACK) {
+        on_pace_flush(&srv->pace_flush);
+    }
+}
+
+apr_time_t relay_conn_pace_next(const relay_server_t *srv)
+{
+    return srv->paced != NULL ? srv->paced->pace_due : 0;
+}
+
 /* Counts one delivery queued at now and updates srv->pacing at the end of each window. */
 static void pace_count(relay_server_t *srv, apr_time_t now)
 {

@@ -129,6 +129,13 @@ void relay_conn_check(relay_conn_t *c, apr_time_t now);
 /* Asks lws for a writeable callback unless one is already pending. */
 void relay_conn_want_write(relay_conn_t *c);
 
+/* After each service pass: releases the paced connections whose quantum is over if lws's
+ * timer for them is late (see service_once in relay_main.c). */
+void relay_conn_pace_late(relay_server_t *srv, apr_time_t now);
+
+/* When the first paced connection is due; 0 when none waits. */
+apr_time_t relay_conn_pace_next(const relay_server_t *srv);
+
 /* After each service pass: writes to the connections that had frames queued in it (see
  * relay_server_t.flush). Service thread, outside any lws callback. */
 void relay_conn_flush(relay_server_t *srv);

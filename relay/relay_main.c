@@ -198,6 +198,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
         relay_conn_check(c, now);
     }
     relay_room_tick(srv, now);
+    srv->tick_due = now + APR_USEC_PER_SEC;
     lws_sul_schedule(srv->context, 0, &srv->tick, on_tick, LWS_US_PER_SEC);
 }
 
@@ -280,6 +281,7 @@ static void open_rxslab(relay_server_t *srv)
 /* The service thread's wait: lws's poll(), or a libev loop lws was handed (evl). */
 typedef struct {
     struct ev_loop *evl;               /* NULL with RELAY_EVENT_LOOP=poll */
+    ev_timer wake;                     /* libev: ends the wait when the relay's timers are due */
 } relay_loop_t;
 
 static const char *backend_name(unsigned int backend)
@@ -298,6 +300,14 @@ static const char *backend_name(unsigned int backend)
 
 /* libev's loop for RELAY_EVENT_LOOP=libev; nothing for poll. lws registers its sockets, its
  * cancel pipe and its timer there when the context is created. */
+/* Nothing to do here: ending ev_run's wait is the point (see service_once). */
+static void on_wake(struct ev_loop *evl, ev_timer *w, int revents)
+{
+    (void)evl;
+    (void)w;
+    (void)revents;
+}
+
 static apr_status_t open_loop(relay_server_t *srv, relay_loop_t *loop)
 {
     loop->evl = NULL;
@@ -305,6 +315,7 @@ static apr_status_t open_loop(relay_server_t *srv, relay_loop_t *loop)
         return APR_SUCCESS;
     }
     loop->evl = ev_loop_new(EVFLAG_AUTO);
+    ev_init(&loop->wake, on_wake);
     if (loop->evl == NULL) {
         CHAT_LOG(srv->log, CHAT_LOG_ERROR, "RELAY_EVENT_LOOP=libev: cannot create the loop",
                  "err", "ev_loop_new");
@@ -317,16 +328,27 @@ static apr_status_t open_loop(relay_server_t *srv, relay_loop_t *loop)
 static void close_loop(relay_loop_t *loop)
 {
     if (loop->evl != NULL) {
+        ev_timer_stop(loop->evl, &loop->wake);
         ev_loop_destroy(loop->evl);
         loop->evl = NULL;
     }
 }
 
 /* One service pass: lws's poll() and what it found, or one libev iteration (it blocks in
- * epoll_wait until a socket, lws's timer or a signal), then the writes the pass queued
- * (relay_conn_flush). -1 when lws fails. */
-static int service_once(relay_server_t *srv, const relay_loop_t *loop)
+ * epoll_wait until a socket, a timer or a signal); then the relay's own timers if lws ran
+ * them late, and the writes the pass queued (relay_conn_flush). -1 when lws fails.
+ *
+ * Why the timers again: lws's libev plugin runs its timers (and re-arms the libev timer that
+ * wakes it for them) from an idle watcher, which libev runs only in an iteration with no other
+ * event pending. Under steady traffic lws_sul timers then wait for a quiet moment, and the
+ * iteration that finally blocks may block until lws's next timer: paced connections (their
+ * release is an lws_sul timer) waited 0.1-0.5 s at S1 400 msg/s. So the relay checks its two
+ * timers, the pacing release and the 1 s tick, after every pass, and with libev keeps a libev
+ * timer of its own armed for the earlier of them, so the wait ends when they are due. With
+ * poll, lws has run what was due at the start of the pass and this finds nothing. */
+static int service_once(relay_server_t *srv, relay_loop_t *loop)
 {
+    apr_time_t now, next;
     int rc = 0;
 
     if (loop->evl != NULL) {
@@ -335,7 +357,24 @@ static int service_once(relay_server_t *srv, const relay_loop_t *loop)
     else if (lws_service(srv->context, 0) < 0) {
         rc = -1;
     }
+    now = apr_time_now();
+    relay_conn_pace_late(srv, now);
+    if (srv->tick_due != 0 && now >= srv->tick_due) {
+        on_tick(&srv->tick);
+    }
     relay_conn_flush(srv);
+    if (loop->evl != NULL) {
+        next = relay_conn_pace_next(srv);
+        if (next == 0 || (srv->tick_due != 0 && srv->tick_due < next)) {
+            next = srv->tick_due;
+        }
+        ev_timer_stop(loop->evl, &loop->wake);
+        if (next != 0) {
+            ev_timer_set(&loop->wake, next > now ? (double)(next - now) / APR_USEC_PER_SEC : 0.0,
+                         0.0);
+            ev_timer_start(loop->evl, &loop->wake);
+        }
+    }
     return rc;
 }
 
@@ -484,7 +523,7 @@ static void reload_config(relay_server_t *srv, const char *config_file)
 
 /* ------------------------------------------------------------------ serving */
 
-static void serve(relay_server_t *srv, const relay_loop_t *loop, const char *config_file)
+static void serve(relay_server_t *srv, relay_loop_t *loop, const char *config_file)
 {
     on_tick(&srv->tick);                 /* heartbeat and RSS now; it reschedules itself */
     while (!stop_requested) {
@@ -506,7 +545,7 @@ static void serve(relay_server_t *srv, const relay_loop_t *loop, const char *con
 
 /* Stops accepting (the gate answers 503), closes every client with 1001 and gives them a few
  * seconds to take the close frame. */
-static void close_clients(relay_server_t *srv, const relay_loop_t *loop)
+static void close_clients(relay_server_t *srv, relay_loop_t *loop)
 {
     apr_time_t deadline = apr_time_now() + CLIENT_CLOSE_WAIT;
     relay_conn_t *c;

@@ -95,6 +95,7 @@ typedef struct relay_server_t {
     char *enc;                         /* CHAT_MSG_MAX_ENCODED + 1 bytes, encode buffer */
     unsigned char *tx;                 /* LWS_PRE + RELAY_TX_MAX + 1 bytes, write buffer */
     lws_sorted_usec_list_t tick;
+    apr_time_t tick_due;               /* the tick's next run; 0 before the first */
 
     /* Write pacing (relay_conn.c): while the relay queues deliveries fast, a connection written
      * less than a quantum ago waits here for the flush timer instead of asking lws for a
