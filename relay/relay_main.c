@@ -298,8 +298,6 @@ static const char *backend_name(unsigned int backend)
     }
 }
 
-/* libev's loop for RELAY_EVENT_LOOP=libev; nothing for poll. lws registers its sockets, its
- * cancel pipe and its timer there when the context is created. */
 /* Nothing to do here: ending ev_run's wait is the point (see service_once). */
 static void on_wake(struct ev_loop *evl, ev_timer *w, int revents)
 {
@@ -308,6 +306,8 @@ static void on_wake(struct ev_loop *evl, ev_timer *w, int revents)
     (void)revents;
 }
 
+/* libev's loop for RELAY_EVENT_LOOP=libev; nothing for poll. lws registers its sockets, its
+ * cancel pipe and its timer there when the context is created. */
 static apr_status_t open_loop(relay_server_t *srv, relay_loop_t *loop)
 {
     loop->evl = NULL;
