@@ -63,24 +63,17 @@ void relay_conn_want_write(relay_conn_t *c)
     }
 }
 
-static void pace_unlink(relay_conn_t *c)
+/* The paced connection due first, or NULL. */
+static relay_conn_t *pace_first(const relay_server_t *srv)
 {
-    relay_server_t *srv = c->srv;
+    lws_dll2_t *d = srv->paced.head;
 
-    if (c->pace_prev != NULL) {
-        c->pace_prev->pace_next = c->pace_next;
-    }
-    else {
-        srv->paced = c->pace_next;
-    }
-    if (c->pace_next != NULL) {
-        c->pace_next->pace_prev = c->pace_prev;
-    }
-    else {
-        srv->paced_last = c->pace_prev;
-    }
-    c->pace_prev = c->pace_next = NULL;
-    c->paced = 0;
+    return d != NULL ? lws_container_of(d, relay_conn_t, pace_list) : NULL;
+}
+
+static int is_paced(const relay_conn_t *c)
+{
+    return !lws_dll2_is_detached(&c->pace_list);
 }
 
 /* Asks for the writeables of the connections whose quantum is over. The list is in the order
@@ -90,29 +83,31 @@ static void on_pace_flush(lws_sorted_usec_list_t *sul)
 {
     relay_server_t *srv = lws_container_of(sul, relay_server_t, pace_flush);
     apr_time_t now = apr_time_now();
+    relay_conn_t *c;
 
-    while (srv->paced != NULL && srv->paced->pace_due <= now + RELAY_PACE_SLACK) {
-        relay_conn_t *c = srv->paced;
-
-        pace_unlink(c);
+    while ((c = pace_first(srv)) != NULL && c->pace_due <= now + RELAY_PACE_SLACK) {
+        lws_dll2_remove(&c->pace_list);
         relay_conn_want_write(c);
     }
-    if (srv->paced != NULL) {
-        lws_sul_schedule(srv->context, 0, &srv->pace_flush, on_pace_flush,
-                         srv->paced->pace_due - now);
+    if (c != NULL) {
+        lws_sul_schedule(srv->context, 0, &srv->pace_flush, on_pace_flush, c->pace_due - now);
     }
 }
 
 void relay_conn_pace_late(relay_server_t *srv, apr_time_t now)
 {
-    if (srv->paced != NULL && srv->paced->pace_due <= now + RELAY_PACE_SLACK) {
+    relay_conn_t *c = pace_first(srv);
+
+    if (c != NULL && c->pace_due <= now + RELAY_PACE_SLACK) {
         on_pace_flush(&srv->pace_flush);
     }
 }
 
 apr_time_t relay_conn_pace_next(const relay_server_t *srv)
 {
-    return srv->paced != NULL ? srv->paced->pace_due : 0;
+    relay_conn_t *c = pace_first(srv);
+
+    return c != NULL ? c->pace_due : 0;
 }
 
 /* Counts one delivery queued at now and updates srv->pacing at the end of each window. */
@@ -164,7 +159,7 @@ static void request_write(relay_conn_t *c, apr_time_t now)
     gap = gap < RELAY_PACE_QUANTUM ? gap : RELAY_PACE_QUANTUM;
     c->gap_avg += (gap - c->gap_avg) / 8;
     c->last_enqueue = now;
-    if (c->want_write || c->paced || c->flush_slot != 0) {
+    if (c->want_write || is_paced(c) || c->flush_slot != 0) {
         return;
     }
     if (!srv->pacing && c->state == RELAY_CONN_LIVE && c->close_code == 0
@@ -176,17 +171,11 @@ static void request_write(relay_conn_t *c, apr_time_t now)
         relay_conn_want_write(c);
         return;
     }
-    c->paced = 1;
     c->pace_due = c->last_write + RELAY_PACE_QUANTUM;
-    c->pace_prev = srv->paced_last;
-    if (srv->paced_last != NULL) {
-        srv->paced_last->pace_next = c;
-    }
-    else {
-        srv->paced = c;
+    if (srv->paced.count == 0) {
         lws_sul_schedule(srv->context, 0, &srv->pace_flush, on_pace_flush, c->pace_due - now);
     }
-    srv->paced_last = c;
+    lws_dll2_add_tail(&c->pace_list, &srv->paced);
 }
 
 /* ------------------------------------------------------------------ outbound queue */
@@ -493,9 +482,7 @@ void relay_conn_on_closed(relay_server_t *srv, relay_conn_t *c)
         chat_shm_conn_close(srv->shm, c->shm_slot, c->client_id, c->id.user_id, c->id.room);
         c->joined = 0;
     }
-    if (c->paced) {
-        pace_unlink(c);
-    }
+    lws_dll2_remove(&c->pace_list);
     if (c->flush_slot != 0) {
         srv->flush[c->flush_slot - 1] = NULL;
         c->flush_slot = 0;
@@ -514,9 +501,7 @@ void relay_conn_close(relay_conn_t *c, int code, const char *reason)
     }
     c->close_code = code;
     c->close_reason = reason;
-    if (c->paced) {
-        pace_unlink(c);                  /* the close goes out at once */
-    }
+    lws_dll2_remove(&c->pace_list);      /* the close goes out at once */
     c->want_write = 0;                   /* force a fresh request */
     relay_conn_want_write(c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
@@ -766,9 +751,7 @@ int relay_conn_on_writeable(relay_server_t *srv, relay_conn_t *c)
     if (c->srv != srv) {
         return 0;
     }
-    if (c->paced) {
-        pace_unlink(c);                  /* writing now: what waited goes too */
-    }
+    lws_dll2_remove(&c->pace_list);      /* writing now: what waited goes too */
     if (c->close_code != 0) {
         return close_now(c, (enum lws_close_status)c->close_code, c->close_reason);
     }
@@ -818,7 +801,7 @@ void relay_conn_flush(relay_server_t *srv)
             continue;                    /* closed during the pass */
         }
         c->flush_slot = 0;
-        if (c->want_write || c->paced) {
+        if (c->want_write || is_paced(c)) {
             continue;
         }
         if (c->close_code != 0 || lws_send_pipe_choked(c->wsi)) {

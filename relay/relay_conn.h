@@ -65,9 +65,8 @@ struct relay_conn_t {
     apr_time_t behind_since;                   /* first drop since the ring last ran empty */
     apr_time_t pending_since;                  /* data pending and unwritten since */
     int want_write;                            /* lws_callback_on_writable requested */
-    int paced;                                 /* on srv->paced until its quantum ends */
+    lws_dll2_t pace_list;                      /* on srv->paced until its quantum ends */
     int flush_slot;                            /* 1 + its index in srv->flush; 0: not there */
-    relay_conn_t *pace_prev, *pace_next;       /* srv->paced */
     apr_time_t last_write;                     /* the last frame written */
     int last_batch;                            /* messages it carried */
     apr_time_t pace_due;                       /* paced: when its quantum ends */

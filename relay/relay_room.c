@@ -525,34 +525,28 @@ typedef struct relay_memo_t {
     char id[CHAT_MSG_MAX_ROOM + 1];
     apr_int64_t next_seq;
     apr_int64_t epoch;
-    struct relay_memo_t *older;        /* the list from srv->memo_oldest to srv->memo_newest */
-    struct relay_memo_t *newer;
+    lws_dll2_t order;                  /* on srv->memo_order, oldest dropped first */
 } relay_memo_t;
 
 /* Takes e out of the table and the list; the caller frees it. */
 static void memo_unlink(relay_server_t *srv, relay_memo_t *e)
 {
     apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, NULL);
-    if (e->older != NULL) {
-        e->older->newer = e->newer;
-    }
-    else {
-        srv->memo_oldest = e->newer;
-    }
-    if (e->newer != NULL) {
-        e->newer->older = e->older;
-    }
-    else {
-        srv->memo_newest = e->older;
-    }
-    e->older = e->newer = NULL;
+    lws_dll2_remove(&e->order);
+}
+
+static relay_memo_t *memo_oldest(relay_server_t *srv)
+{
+    lws_dll2_t *d = lws_dll2_get_head(&srv->memo_order);
+
+    return d != NULL ? lws_container_of(d, relay_memo_t, order) : NULL;
 }
 
 static void memo_clear(relay_server_t *srv)
 {
     relay_memo_t *e;
 
-    while ((e = srv->memo_oldest) != NULL) {
+    while ((e = memo_oldest(srv)) != NULL) {
         memo_unlink(srv, e);
         free(e);
     }
@@ -570,9 +564,8 @@ static void memo_put(relay_server_t *srv, const relay_room_t *room)
         memo_unlink(srv, e);                     /* dropped again: now the newest */
     }
     else {
-        while (srv->memo_oldest != NULL
-               && (int)apr_hash_count(srv->seq_memo) >= 4 * srv->cfg->max_rooms) {
-            relay_memo_t *old = srv->memo_oldest;
+        while ((int)srv->memo_order.count >= 4 * srv->cfg->max_rooms) {
+            relay_memo_t *old = memo_oldest(srv);
 
             memo_unlink(srv, old);
             free(old);
@@ -586,14 +579,7 @@ static void memo_put(relay_server_t *srv, const relay_room_t *room)
     e->next_seq = room->next_seq;
     e->epoch = room->epoch;
     apr_hash_set(srv->seq_memo, e->id, APR_HASH_KEY_STRING, e);
-    e->older = srv->memo_newest;
-    if (srv->memo_newest != NULL) {
-        srv->memo_newest->newer = e;
-    }
-    else {
-        srv->memo_oldest = e;
-    }
-    srv->memo_newest = e;
+    lws_dll2_add_tail(&e->order, &srv->memo_order);
 }
 
 /* Removes and returns the memo of room id (the caller frees it), or NULL. */

@@ -74,8 +74,7 @@ typedef struct relay_server_t {
     relay_room_t *room_list;           /* every room, for the tick and eviction */
     int n_rooms;
     apr_hash_t *seq_memo;              /* room id -> next seq/epoch of dropped rooms */
-    struct relay_memo_t *memo_oldest;  /* the memo's entries, oldest dropped first */
-    struct relay_memo_t *memo_newest;
+    lws_dll2_owner_t memo_order;       /* the memo's entries, oldest dropped first */
 
     apr_hash_t *ips;                   /* client ip -> relay_ip_t * */
     relay_net_t *proxies;
@@ -100,7 +99,7 @@ typedef struct relay_server_t {
     /* Write pacing (relay_conn.c): while the relay queues deliveries fast, a connection written
      * less than a quantum ago waits here for the flush timer instead of asking lws for a
      * writeable at once, so one send() carries what reached it in the meantime. */
-    relay_conn_t *paced, *paced_last;  /* waiting for the flush, oldest first */
+    lws_dll2_owner_t paced;            /* relay_conn_t.pace_list, oldest first    */
     lws_sorted_usec_list_t pace_flush;
     int pacing;                        /* the delivery rate is above the pacing threshold */
     apr_time_t pace_since;             /* start of the window the rate is measured over */
