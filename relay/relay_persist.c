@@ -2,10 +2,11 @@
  *
  * Owns the journal, the bounded job queue, the read queue and mailbox, and these threads:
  *   - PERSIST_WORKERS writers: each opens its own store handle (SQLite: they share one,
- *     wstore), takes batches of up to PERSIST_BATCH_SIZE jobs (or what arrived within PERSIST_FLUSH_MS of the first), saves
- *     them retrying with capped exponential backoff and full jitter for as long as the relay
- *     runs, confirms them to the journal, and between batches re-reads journal segments whose
- *     records exist only on disk (the queue was full, or a previous run left them). With
+ *     wstore), takes batches of up to PERSIST_BATCH_SIZE jobs (or what arrived within
+ *     PERSIST_FLUSH_MS of the first), saves them retrying with capped exponential backoff and
+ *     full jitter for as long as the relay runs, confirms them to the journal, and between
+ *     batches re-reads journal segments whose records exist only on disk (the queue was full,
+ *     or a previous run left them). With
  *     SQLite the writers take turns (turn_begin): the writer whose turn it is takes its batch,
  *     writes it together with the batches already waiting behind it in one transaction (up
  *     to BACKLOG_BATCH jobs), re-reads the journal, and hands the turn to the next writer.
@@ -482,12 +483,18 @@ static apr_status_t shared_store_open(relay_persist_t *p, chat_store_t **out)
     return rv;
 }
 
+/* What a worker is for; worker_open sets it up accordingly. */
+typedef enum {
+    WORKER_WRITER,           /* batch arrays; with SQLite the writers' shared store handle */
+    WORKER_READER,           /* its own handle, no batch arrays */
+    WORKER_RECOVER           /* start-up replay: batch arrays, its own handle */
+} worker_role_e;
+
 /* Runs on the thread that will use the worker: the store handle belongs to it, except that
- * SQLite's writers share one (shared_store_open) which only the turn's holder uses. writes:
- * the worker saves (a writer, recover), so it needs the batch arrays; the reader does not. A
- * store that cannot be opened is logged and then behaves as one that is down, so the jobs
- * this worker takes still go back to the journal. Fails only without memory. */
-static apr_status_t worker_open(worker_t *w, relay_persist_t *p, int writes)
+ * SQLite's writers share one (shared_store_open) which only the turn's holder uses. A store
+ * that cannot be opened is logged and then behaves as one that is down, so the jobs this
+ * worker takes still go back to the journal. Fails only without memory. */
+static apr_status_t worker_open(worker_t *w, relay_persist_t *p, worker_role_e role)
 {
     apr_size_t nb;
     apr_status_t rv;
@@ -510,11 +517,11 @@ static apr_status_t worker_open(worker_t *w, relay_persist_t *p, int writes)
         w->batch_max = BACKLOG_BATCH;
     }
     nb = (apr_size_t)w->batch_max;
-    if (writes) {
+    if (role != WORKER_READER) {
         w->batch = apr_pcalloc(w->pool, sizeof(void *) * nb);
         w->msgs = apr_pcalloc(w->pool, sizeof(chat_msg_t *) * nb);
     }
-    if (p->turns && w->watched) {
+    if (p->turns && role == WORKER_WRITER) {
         rv = shared_store_open(p, &w->store);
     }
     else {
@@ -669,8 +676,13 @@ static void turn_skip_unstarted(relay_persist_t *p, int from)
     for (int i = from; i < p->n_writers; i++) {
         p->turn_gone[i] = 1;
     }
-    if (p->turn_next >= from) {
-        p->turn_next = from > 0 ? 0 : -1;
+    if (p->turn_next >= 0 && p->turn_gone[p->turn_next]) {
+        int i = 0;
+
+        while (i < p->n_writers && p->turn_gone[i]) {
+            i++;
+        }
+        p->turn_next = i < p->n_writers ? i : -1;   /* the first one still running */
         apr_thread_cond_broadcast(p->turn_cond);
     }
     apr_thread_mutex_unlock(p->turn_lock);
@@ -875,7 +887,7 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thd, void *data)
     int end = 0;
 
     (void)thd;
-    if (worker_open(w, p, 1) != APR_SUCCESS) {
+    if (worker_open(w, p, WORKER_WRITER) != APR_SUCCESS) {
         CHAT_LOG(p->log, CHAT_LOG_ERROR, "persistence worker out of memory");
         turn_pass(w, 1);
         return NULL;
@@ -953,7 +965,7 @@ static void *APR_THREAD_FUNC reader_main(apr_thread_t *thd, void *data)
     void *item;
 
     (void)thd;
-    if (worker_open(w, p, 0) != APR_SUCCESS) {
+    if (worker_open(w, p, WORKER_READER) != APR_SUCCESS) {
         CHAT_LOG(p->log, CHAT_LOG_ERROR, "persistence reader out of memory");
         return NULL;
     }
@@ -1136,7 +1148,7 @@ apr_status_t relay_persist_recover(relay_persist_t *p, apr_size_t *recovered)
      * it for its own timeouts, so each call gets RECOVER_CALL and what fails is left in the
      * journal for the writers. */
     w.call_bound = RECOVER_CALL;
-    rv = worker_open(&w, p, 1);
+    rv = worker_open(&w, p, WORKER_RECOVER);
     if (rv == APR_SUCCESS && w.store == NULL) {
         rv = CHAT_ESTORE_UNAVAILABLE;
     }
